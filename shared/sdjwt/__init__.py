@@ -1,0 +1,1 @@
+"""SD-JWT (RFC 9901): issuance, holder presentation and verification."""

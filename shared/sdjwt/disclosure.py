@@ -1,0 +1,105 @@
+"""SD-JWT disclosures and digests (RFC 9901 §4.2) and the compact serialization (RFC 9901 §4)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from shared.encoding import b64url_decode, b64url_encode, json_dumps, json_loads
+from shared.errors import InvalidDisclosureError, MalformedError, TooLargeError
+
+SD_ALG = "sha-256"
+"""The only `_sd_alg` we issue and accept; every implementation must support it (RFC 9901 §4.1.1)."""
+MAX_SD_JWT_SIZE = 1024 * 1024
+MAX_DISCLOSURES = 512
+RESERVED_NAMES = frozenset({"_sd", "..."})
+
+SaltSource = Callable[[], str]
+
+
+def random_salt() -> str:
+    """128 bits from the OS CSPRNG, base64url (RFC 9901 §9.3)."""
+    return b64url_encode(os.urandom(16))
+
+
+def digest(disclosure: str) -> str:
+    """base64url(SHA-256(ASCII(disclosure))): the string is hashed, not its decoded bytes (§4.2.3)."""
+    return b64url_encode(hashlib.sha256(disclosure.encode("ascii")).digest())
+
+
+@dataclass(frozen=True, slots=True)
+class Disclosure:
+    """One decoded disclosure: ``name`` is None for an array element (§4.2.2)."""
+
+    text: str
+    digest: str
+    salt: str
+    name: str | None
+    value: Any
+
+
+def make_disclosure(salt: str, name: str | None, value: Any) -> Disclosure:
+    """Encode a new disclosure for an object member (``name``) or an array element (``name=None``)."""
+    content = [salt, value] if name is None else [salt, name, value]
+    text = b64url_encode(json_dumps(content))
+    return Disclosure(text, digest(text), salt, name, value)
+
+
+def decode_disclosure(text: str) -> Disclosure:
+    """Decode one disclosure strictly: base64url, JSON array of 2 or 3, string salt and name."""
+    content = json_loads(b64url_decode(text, what="disclosure"), what="disclosure")
+    if not isinstance(content, list) or len(content) not in (2, 3):
+        raise InvalidDisclosureError(
+            "a disclosure must be a JSON array of 2 or 3 elements", reason="bad_shape"
+        )
+    if not isinstance(content[0], str):
+        raise InvalidDisclosureError("a disclosure salt must be a string", reason="bad_salt")
+    if len(content) == 2:
+        return Disclosure(text, digest(text), content[0], None, content[1])
+    name = content[1]
+    if not isinstance(name, str):
+        raise InvalidDisclosureError("a disclosure claim name must be a string", reason="bad_claim_name")
+    if name in RESERVED_NAMES:
+        raise InvalidDisclosureError(f"a disclosure may not be named {name!r}", reason="reserved_claim_name")
+    return Disclosure(text, digest(text), content[0], name, content[2])
+
+
+@dataclass(frozen=True, slots=True)
+class CompactSdJwt:
+    """An SD-JWT split into its parts; ``kb_jwt`` is None when the last component is empty."""
+
+    jws: str
+    disclosures: tuple[str, ...]
+    kb_jwt: str | None
+
+    @property
+    def without_key_binding(self) -> str:
+        """The ``<JWS>~<D1>~...~<Dn>~`` string that a KB-JWT's ``sd_hash`` covers (§4.3.1)."""
+        return serialize(self.jws, self.disclosures)
+
+
+def serialize(jws: str, disclosures: tuple[str, ...] | list[str], kb_jwt: str = "") -> str:
+    """``<JWS>~<D1>~...~<Dn>~[<KB-JWT>]``; the trailing ``~`` is always there (§4)."""
+    return "~".join((jws, *disclosures, kb_jwt))
+
+
+def split_compact(
+    text: str, *, max_size: int = MAX_SD_JWT_SIZE, max_disclosures: int = MAX_DISCLOSURES
+) -> CompactSdJwt:
+    """Split the compact serialization without decoding anything."""
+    if not isinstance(text, str):
+        raise MalformedError("an SD-JWT must be a string", reason="bad_sd_jwt")
+    if len(text) > max_size:
+        raise TooLargeError(f"SD-JWT is larger than {max_size} bytes", reason="too_large")
+    parts = text.split("~")
+    if len(parts) < 2:
+        raise MalformedError("an SD-JWT must contain '~' after the issuer-signed JWT", reason="bad_sd_jwt")
+    disclosures = tuple(parts[1:-1])
+    if len(disclosures) > max_disclosures:
+        raise TooLargeError(f"more than {max_disclosures} disclosures", reason="too_many_disclosures")
+    if not all(disclosures):
+        raise MalformedError("an SD-JWT has an empty disclosure between '~'", reason="bad_sd_jwt")
+    return CompactSdJwt(parts[0], disclosures, parts[-1] or None)
