@@ -12,6 +12,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def root() -> None:
+    """The cancuoc issuer backend (MPS identity, VSS insurance)."""
+
+
 @app.command()
 def version() -> None:
     """Print the cancuoc version.

@@ -7,7 +7,7 @@ decoder here refuses them instead.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import re
 from typing import Any
 
@@ -18,7 +18,11 @@ from shared.errors import MalformedError, TooLargeError
 MAX_DEPTH = 32
 """Deepest nesting of arrays and objects accepted in any decoded JSON value."""
 
-_BASE64URL = re.compile(rb"[A-Za-z0-9_-]*")
+_PADDING = {0: b"", 2: b"==", 3: b"="}
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+# The last character of a 2- or 3-character final group carries 4 or 2 unused bits, which must be zero.
+_CANONICAL_LAST = {2: frozenset(b"AQgw"), 3: frozenset(b"AEIMQUYcgkosw048")}
 _KEY_END = re.compile(rb'"\s*:')
 _json_decode = msgspec.json.decode
 _json_encode = msgspec.json.encode
@@ -26,21 +30,23 @@ _json_encode = msgspec.json.encode
 
 def b64url_encode(data: bytes) -> str:
     """Base64url without padding (RFC 7515 §2)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(_TO_URLSAFE).decode("ascii")
 
 
 def b64url_decode(text: str | bytes, *, what: str = "value") -> bytes:
     """Decode unpadded base64url, refusing padding, other alphabets and non-canonical trailing bits."""
     raw = text.encode("ascii", "replace") if isinstance(text, str) else text
-    if not _BASE64URL.fullmatch(raw):
+    tail = len(raw) % 4
+    # '+', '/' and '=' would survive the alphabet translation below, so they are refused first.
+    if b"+" in raw or b"/" in raw or b"=" in raw or tail == 1:
         raise MalformedError(f"{what} is not base64url", reason="bad_base64url")
-    if len(raw) % 4 == 1:
-        raise MalformedError(f"{what} has an impossible base64url length", reason="bad_base64url")
-    decoded = base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
     # Unused low bits of the last character must be zero, else two strings decode to the same bytes.
-    if base64.urlsafe_b64encode(decoded).rstrip(b"=") != raw:
+    if tail and raw[-1] not in _CANONICAL_LAST[tail]:
         raise MalformedError(f"{what} is not canonical base64url", reason="bad_base64url")
-    return decoded
+    try:
+        return binascii.a2b_base64(raw.translate(_FROM_URLSAFE) + _PADDING[tail], strict_mode=True)
+    except binascii.Error as exc:
+        raise MalformedError(f"{what} is not base64url", reason="bad_base64url") from exc
 
 
 def json_dumps(value: Any) -> bytes:
@@ -54,27 +60,30 @@ def json_loads(raw: bytes, *, what: str = "JSON") -> Any:
         value = _json_decode(raw)
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
         raise MalformedError(f"{what} is not valid JSON: {exc}", reason="bad_json") from exc
-    members = _count_members(value, what)
     # Every member name in the text ends with `"` + whitespace + `:`; the regex counts those and
     # possibly some look-alikes inside strings. Equal counts prove no name was dropped as a duplicate;
-    # only a surplus needs the exact (slower) check.
-    if members and len(_KEY_END.findall(raw)) != members:
-        _refuse_duplicate_members(raw, what)
+    # only a surplus needs the exact (slower) check. No match at all means no object to look into.
+    candidates = len(_KEY_END.findall(raw))
+    if type(value) is dict or type(value) is list:
+        members = _count_members(value, what, 0)
+        if candidates != members:
+            _refuse_duplicate_members(raw, what)
     return value
 
 
-def _count_members(value: Any, what: str, depth: int = 0) -> int:
+def _count_members(value: dict[str, Any] | list[Any], what: str, depth: int) -> int:
     if depth > MAX_DEPTH:
         raise TooLargeError(f"{what} is nested deeper than {MAX_DEPTH}", reason="too_deep")
-    if isinstance(value, dict):
-        return len(value) + sum(_count_members(v, what, depth + 1) for v in value.values() if _nests(v))
-    if isinstance(value, list):
-        return sum(_count_members(v, what, depth + 1) for v in value if _nests(v))
-    return 0
-
-
-def _nests(value: Any) -> bool:
-    return isinstance(value, dict | list)
+    if type(value) is dict:
+        count = len(value)
+        children = value.values()
+    else:
+        count = 0
+        children = value  # type: ignore[assignment]
+    for child in children:
+        if type(child) is dict or type(child) is list:
+            count += _count_members(child, what, depth + 1)
+    return count
 
 
 def _refuse_duplicate_members(raw: bytes, what: str) -> None:

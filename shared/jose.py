@@ -15,6 +15,7 @@ from typing import Any, TypeAlias
 
 import jwt.algorithms
 import jwt.exceptions
+import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -37,6 +38,9 @@ MAX_JWS_SIZE = 64 * 1024
 
 _ES256_HALF = 32
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+_P256 = ec.SECP256R1()
+_HEADER_CACHE: dict[str, dict[str, Any]] = {}
+_HEADER_CACHE_SIZE = 256
 _PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 _THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}
 
@@ -44,11 +48,10 @@ PublicKeyObject: TypeAlias = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKe
 PrivateKeyObject: TypeAlias = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
 
-@dataclass(frozen=True, slots=True)
-class PublicKey:
+class PublicKey(msgspec.Struct, frozen=True):
     """A verification key with the one algorithm it may be used with."""
 
-    key: PublicKeyObject = field(repr=False)
+    key: PublicKeyObject
     alg: str
     jwk: dict[str, str]
     kid: str | None = None
@@ -78,8 +81,7 @@ KeyResolver = Callable[[Mapping[str, Any], Mapping[str, Any]], PublicKey]
 """Chooses the trusted key for a JWS from its (header, unverified payload), or raises."""
 
 
-@dataclass(frozen=True, slots=True)
-class Jws:
+class Jws(msgspec.Struct, frozen=True):
     """A compact JWS split and decoded, its signature not yet checked unless returned by `verify_jws`."""
 
     header: dict[str, Any]
@@ -103,10 +105,16 @@ def public_key_from_jwk(jwk: Mapping[str, Any], *, kid: str | None = None) -> Pu
         raise MalformedError("a JWK must be a JSON object", reason="bad_jwk")
     if _PRIVATE_JWK_MEMBERS & jwk.keys():
         raise MalformedError("a public JWK must not carry private key members", reason="private_jwk")
-    key = _load_jwk(jwk)
-    if isinstance(key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
-        raise MalformedError("a public JWK must not carry private key members", reason="private_jwk")
-    return _wrap_public(key, kid if kid is not None else _optional_str(jwk.get("kid")))
+    kid = kid if kid is not None else _optional_str(jwk.get("kid"))
+    if jwk.get("kty") == "EC" and jwk.get("crv") == "P-256":
+        # Hot path of every KB-JWT check: decode the point directly; cryptography checks it is on the curve.
+        x, y = _coordinate(jwk, "x"), _coordinate(jwk, "y")
+        try:
+            key = ec.EllipticCurvePublicKey.from_encoded_point(_P256, b"\x04" + x + y)
+        except ValueError as exc:
+            raise MalformedError("the JWK is not a point on P-256", reason="bad_jwk") from exc
+        return PublicKey(key, ES256, {"kty": "EC", "crv": "P-256", "x": jwk["x"], "y": jwk["y"]}, kid)
+    return _wrap_public(_load_jwk(jwk), kid)
 
 
 def private_key_from_jwk(jwk: Mapping[str, Any]) -> PrivateKey:
@@ -154,8 +162,9 @@ def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
 
 
 def sign_jws(header: Mapping[str, Any], payload: bytes, key: PrivateKey) -> str:
-    """Compact JWS of ``payload``; ``alg`` (and ``kid`` if the key has one) are set from the key."""
+    """Compact JWS of ``payload``; ``alg`` is always the key's own, ``kid`` defaults to the key's."""
     full_header = {"alg": key.alg, **header}
+    full_header["alg"] = key.alg
     if key.kid is not None and "kid" not in full_header:
         full_header["kid"] = key.kid
     signing_input = f"{b64url_encode(json_dumps(full_header))}.{b64url_encode(payload)}"
@@ -177,15 +186,9 @@ def decode_jws_unverified(token: str, *, max_size: int = MAX_JWS_SIZE, what: str
     parts = token.split(".")
     if len(parts) != 3:
         raise MalformedError(f"{what} must have three dot-separated parts", reason="bad_jws")
-    header = _json_object(b64url_decode(parts[0], what=f"{what} header"), f"{what} header")
+    header = _decode_header(parts[0], what)
     payload = _json_object(b64url_decode(parts[1], what=f"{what} payload"), f"{what} payload")
     signature = b64url_decode(parts[2], what=f"{what} signature")
-    alg = header.get("alg")
-    if not isinstance(alg, str) or not alg:
-        raise MalformedError(f"{what} header has no 'alg'", reason="missing_alg")
-    if "crit" in header:
-        # RFC 7515 §4.1.11: we understand no extension, so any `crit` makes the JWS invalid.
-        raise MalformedError(f"{what} header lists critical extensions we do not support", reason="crit")
     signing_input = token[: len(parts[0]) + 1 + len(parts[1])].encode("ascii")
     return Jws(header, payload, signing_input, signature)
 
@@ -193,6 +196,8 @@ def decode_jws_unverified(token: str, *, max_size: int = MAX_JWS_SIZE, what: str
 def check_typ(header: Mapping[str, Any], expected: str | Collection[str], *, what: str = "JWT") -> None:
     """Explicit typing (RFC 8725 §3.11); media types compare case-insensitively, 'application/' optional."""
     typ = header.get("typ")
+    if typ == expected:
+        return
     wanted = {expected} if isinstance(expected, str) else set(expected)
     if not isinstance(typ, str) or _media_type(typ) not in {_media_type(t) for t in wanted}:
         raise InvalidTypeError(
@@ -246,6 +251,23 @@ def _sign(key: PrivateKey, data: bytes) -> bytes:
     return key.key.sign(data)
 
 
+def _decode_header(encoded: str, what: str) -> dict[str, Any]:
+    """Decode and check a protected header; issuers and holders repeat the same few headers, so cache them."""
+    header = _HEADER_CACHE.get(encoded)
+    if header is None:
+        header = _json_object(b64url_decode(encoded, what=f"{what} header"), f"{what} header")
+        alg = header.get("alg")
+        if not isinstance(alg, str) or not alg:
+            raise MalformedError(f"{what} header has no 'alg'", reason="missing_alg")
+        if "crit" in header:
+            # RFC 7515 §4.1.11: we understand no extension, so any `crit` makes the JWS invalid.
+            raise MalformedError(f"{what} header lists critical extensions we do not support", reason="crit")
+        if len(_HEADER_CACHE) >= _HEADER_CACHE_SIZE:
+            _HEADER_CACHE.clear()
+        _HEADER_CACHE[encoded] = header
+    return dict(header)
+
+
 def _media_type(typ: str) -> str:
     lowered = typ.lower()
     return lowered.removeprefix("application/")
@@ -260,6 +282,16 @@ def _json_object(raw: bytes, what: str) -> dict[str, Any]:
 
 def _optional_str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _coordinate(jwk: Mapping[str, Any], member: str) -> bytes:
+    value = jwk.get(member)
+    if not isinstance(value, str):
+        raise MalformedError(f"JWK member {member!r} must be a string", reason="bad_jwk")
+    raw = b64url_decode(value, what=f"JWK member {member!r}")
+    if len(raw) != _ES256_HALF:
+        raise MalformedError(f"JWK member {member!r} must be 32 bytes for P-256", reason="bad_jwk")
+    return raw
 
 
 def _load_jwk(jwk: Mapping[str, Any]) -> Any:

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from shared.errors import InvalidClaimError, UnknownKeyError, UntrustedIssuerError
 from shared.jose import DEFAULT_ALGORITHMS, PrivateKey, PublicKey
-from shared.sdjwt.disclosure import SaltSource, random_salt
+from shared.sdjwt.disclosure import SaltSource
 from shared.sdjwt.issue import issue_sd_jwt
 from shared.sdjwt.markers import SD
 from shared.sdjwt.verify import DEFAULT_LEEWAY_SECONDS, KeyBindingPolicy, VerifiedSdJwt, verify_sd_jwt
@@ -34,8 +36,7 @@ class TrustedIssuer:
     vcts: frozenset[str]
 
 
-@dataclass(frozen=True, slots=True)
-class VerifiedCredential:
+class VerifiedCredential(msgspec.Struct, frozen=True):
     """A verified SD-JWT VC: who issued it, its type, and the claims as disclosed."""
 
     issuer: str
@@ -57,7 +58,7 @@ def issue_credential(
     status: Mapping[str, Any] | None = None,
     header: Mapping[str, Any] | None = None,
     decoys: int = 0,
-    salt: SaltSource = random_salt,
+    salt: SaltSource | None = None,
 ) -> str:
     """Issue an SD-JWT VC whose validity and binding claims are always in plaintext.
 

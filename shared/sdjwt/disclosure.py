@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from shared.encoding import b64url_decode, b64url_encode, json_dumps, json_loads
 from shared.errors import InvalidDisclosureError, MalformedError, TooLargeError
@@ -16,6 +18,9 @@ SD_ALG = "sha-256"
 MAX_SD_JWT_SIZE = 1024 * 1024
 MAX_DISCLOSURES = 512
 RESERVED_NAMES = frozenset({"_sd", "..."})
+_sha256 = hashlib.sha256
+_b2a = binascii.b2a_base64
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 SaltSource = Callable[[], str]
 
@@ -27,11 +32,10 @@ def random_salt() -> str:
 
 def digest(disclosure: str) -> str:
     """base64url(SHA-256(ASCII(disclosure))): the string is hashed, not its decoded bytes (§4.2.3)."""
-    return b64url_encode(hashlib.sha256(disclosure.encode("ascii")).digest())
+    return _b2a(_sha256(disclosure.encode("ascii")).digest(), newline=False)[:43].translate(_URLSAFE).decode()
 
 
-@dataclass(frozen=True, slots=True)
-class Disclosure:
+class Disclosure(msgspec.Struct, frozen=True):
     """One decoded disclosure: ``name`` is None for an array element (§4.2.2)."""
 
     text: str
@@ -41,11 +45,9 @@ class Disclosure:
     value: Any
 
 
-def make_disclosure(salt: str, name: str | None, value: Any) -> Disclosure:
-    """Encode a new disclosure for an object member (``name``) or an array element (``name=None``)."""
-    content = [salt, value] if name is None else [salt, name, value]
-    text = b64url_encode(json_dumps(content))
-    return Disclosure(text, digest(text), salt, name, value)
+def encode_disclosure(salt: str, name: str | None, value: Any) -> str:
+    """Encode a disclosure for an object member (``name``) or an array element (``name=None``)."""
+    return b64url_encode(json_dumps([salt, value] if name is None else [salt, name, value]))
 
 
 def decode_disclosure(text: str) -> Disclosure:
@@ -67,8 +69,7 @@ def decode_disclosure(text: str) -> Disclosure:
     return Disclosure(text, digest(text), content[0], name, content[2])
 
 
-@dataclass(frozen=True, slots=True)
-class CompactSdJwt:
+class CompactSdJwt(msgspec.Struct, frozen=True):
     """An SD-JWT split into its parts; ``kb_jwt`` is None when the last component is empty."""
 
     jws: str

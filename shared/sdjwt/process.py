@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from shared.encoding import MAX_DEPTH
 from shared.errors import InvalidDisclosureError, MalformedError, TooLargeError
@@ -14,12 +15,11 @@ ClaimPath = tuple[str | int | None, ...]
 """A claims path as in SD-JWT VC and DCQL: member names, array indices, None for every element."""
 
 
-@dataclass(slots=True)
-class Processed:
+class Processed(msgspec.Struct):
     """The payload with every presented disclosure applied, and where each disclosure landed."""
 
     claims: dict[str, Any]
-    placed: list[tuple[ClaimPath, Disclosure]] = field(default_factory=list)
+    placed: list[tuple[ClaimPath, Disclosure]]
 
 
 def process_payload(payload: dict[str, Any], disclosure_texts: Sequence[str]) -> Processed:
@@ -52,9 +52,10 @@ class _Walk:
         self.placed: list[tuple[ClaimPath, Disclosure]] = []
 
     def value(self, value: Any, path: ClaimPath, depth: int) -> Any:
-        if isinstance(value, dict):
+        kind = type(value)
+        if kind is dict:
             return self.object(value, path, depth + 1)
-        if isinstance(value, list):
+        if kind is list:
             return self.array(value, path, depth + 1)
         return value
 
@@ -69,22 +70,28 @@ class _Walk:
             )
         if depth and "_sd_alg" in obj:
             raise MalformedError("'_sd_alg' may only appear at the top level", reason="nested_sd_alg")
-        out = {name: self.value(v, (*path, name), depth) for name, v in obj.items() if name != "_sd"}
+        out: dict[str, Any] = {}
+        for name, v in obj.items():
+            kind = type(v)
+            if kind is not dict and kind is not list:
+                out[name] = v
+            elif name != "_sd":
+                out[name] = self.value(v, (*path, name), depth)
         for d in digests:
             disclosure = self._lookup(d)
             if disclosure is None:
                 continue
-            name = disclosure.name
-            if name is None:
+            member = disclosure.name
+            if member is None:
                 raise InvalidDisclosureError(
                     "an array-element disclosure is referenced from '_sd'", reason="bad_shape"
                 )
-            if name in out:
+            if member in out:
                 raise InvalidDisclosureError(
-                    f"claim {name!r} is disclosed twice", reason="claim_name_conflict"
+                    f"claim {member!r} is disclosed twice", reason="claim_name_conflict"
                 )
-            out[name] = self.value(disclosure.value, (*path, name), depth)
-            self.placed.append(((*path, name), disclosure))
+            out[member] = self.value(disclosure.value, (*path, member), depth)
+            self.placed.append(((*path, member), disclosure))
         return out
 
     def array(self, items: list[Any], path: ClaimPath, depth: int) -> list[Any]:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from shared.errors import (
     ExpiredError,
     InvalidClaimError,
@@ -32,8 +34,7 @@ class KeyBindingPolicy:
     max_age_seconds: int = 300
 
 
-@dataclass(frozen=True, slots=True)
-class VerifiedSdJwt:
+class VerifiedSdJwt(msgspec.Struct, frozen=True):
     """A verified SD-JWT: the issuer header, the processed claims and which paths were disclosed."""
 
     header: dict[str, Any]
