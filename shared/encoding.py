@@ -60,6 +60,9 @@ def json_loads(raw: bytes, *, what: str = "JSON") -> Any:
         value = _json_decode(raw)
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
         raise MalformedError(f"{what} is not valid JSON: {exc}", reason="bad_json") from exc
+    except RecursionError as exc:
+        # msgspec stops near the interpreter's recursion limit (~1000 levels) with a RecursionError.
+        raise TooLargeError(f"{what} is nested deeper than {MAX_DEPTH}", reason="too_deep") from exc
     # Every member name in the text ends with `"` + whitespace + `:`; the regex counts those and
     # possibly some look-alikes inside strings. Equal counts prove no name was dropped as a duplicate;
     # only a surplus needs the exact (slower) check. No match at all means no object to look into.

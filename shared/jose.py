@@ -152,6 +152,11 @@ def private_jwk(key: PrivateKey) -> dict[str, str]:
     return {k: str(v) for k, v in exported.items()}
 
 
+def is_private_jwk(jwk: Mapping[str, Any]) -> bool:
+    """True when the JWK carries private key material (it must never travel)."""
+    return not _PRIVATE_JWK_MEMBERS.isdisjoint(jwk.keys())
+
+
 def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
     """RFC 7638 §3: SHA-256 over the required members, sorted, no whitespace."""
     members = _THUMBPRINT_MEMBERS.get(str(jwk.get("kty")))
@@ -259,6 +264,8 @@ def _decode_header(encoded: str, what: str) -> dict[str, Any]:
         alg = header.get("alg")
         if not isinstance(alg, str) or not alg:
             raise MalformedError(f"{what} header has no 'alg'", reason="missing_alg")
+        if not isinstance(header.get("kid", ""), str):
+            raise MalformedError(f"{what} header 'kid' must be a string (RFC 7515 §4.1.4)", reason="bad_kid")
         if "crit" in header:
             # RFC 7515 §4.1.11: we understand no extension, so any `crit` makes the JWS invalid.
             raise MalformedError(f"{what} header lists critical extensions we do not support", reason="crit")

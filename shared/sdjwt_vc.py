@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 from shared.errors import InvalidClaimError, UnknownKeyError, UntrustedIssuerError
-from shared.jose import DEFAULT_ALGORITHMS, PrivateKey, PublicKey
+from shared.jose import DEFAULT_ALGORITHMS, PrivateKey, PublicKey, is_private_jwk
 from shared.sdjwt.disclosure import SaltSource
 from shared.sdjwt.issue import issue_sd_jwt
 from shared.sdjwt.markers import SD
@@ -71,6 +71,10 @@ def issue_credential(
             raise InvalidClaimError(
                 f"{plain!r} is set by the issuer and never disclosable", reason="reserved_claim"
             )
+    if is_private_jwk(holder_jwk):
+        raise InvalidClaimError("the holder key must be a public JWK", reason="private_holder_jwk")
+    if _contains_sd(status) or _contains_sd(holder_jwk):
+        raise InvalidClaimError("nothing inside cnf or status may be disclosable", reason="reserved_claim")
     claims: dict[Any, Any] = {
         "iss": issuer,
         "vct": vct,
@@ -96,12 +100,11 @@ def trusted_issuer_keys(
     by_issuer = {t.issuer: t for t in issuers}
 
     def resolve(header: Mapping[str, Any], payload: Mapping[str, Any]) -> PublicKey:
-        trusted = by_issuer.get(payload.get("iss"))  # type: ignore[arg-type]
+        iss, vct = payload.get("iss"), payload.get("vct")
+        trusted = by_issuer.get(iss) if isinstance(iss, str) else None
         if trusted is None:
-            raise UntrustedIssuerError(
-                f"issuer {payload.get('iss')!r} is not trusted", reason="unknown_issuer"
-            )
-        if payload.get("vct") not in trusted.vcts:
+            raise UntrustedIssuerError(f"issuer {iss!r} is not trusted", reason="unknown_issuer")
+        if not isinstance(vct, str) or vct not in trusted.vcts:
             raise UntrustedIssuerError(
                 f"issuer {trusted.issuer} may not issue {payload.get('vct')!r}",
                 reason="issuer_not_allowed_for_vct",
@@ -154,3 +157,13 @@ def verify_credential(
     if status_check is not None and "status" in claims:
         status_check(claims["status"])
     return VerifiedCredential(issuer, vct, claims, verified)
+
+
+def _contains_sd(value: Any) -> bool:
+    if isinstance(value, SD):
+        return True
+    if isinstance(value, Mapping):
+        return any(_contains_sd(k) or _contains_sd(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_contains_sd(v) for v in value)
+    return False

@@ -13,6 +13,7 @@ from shared.errors import (
     ExpiredError,
     InvalidClaimError,
     InvalidKeyBindingError,
+    InvalidSignatureError,
     MalformedError,
     NotYetValidError,
     UnsupportedAlgorithmError,
@@ -82,7 +83,11 @@ def verify_sd_jwt(
 
 
 def check_validity(claims: dict[str, Any], now: float, leeway_seconds: int) -> None:
-    """``exp``, ``nbf`` and ``iat`` (RFC 7519 §4.1), each checked only when present."""
+    """``exp``, ``nbf`` and ``iat`` (RFC 7519 §4.1), each checked only when present; no ``aud`` at all."""
+    if "aud" in claims:
+        # RFC 7519 §4.1.3: a JWT whose `aud` the processor cannot identify with MUST be rejected, and
+        # this verifier has no audience of its own for a credential (its audience is in the KB-JWT).
+        raise InvalidClaimError("the JWT is addressed to an audience", reason="unexpected_aud")
     exp, nbf, iat = (_numeric_date(claims, name) for name in ("exp", "nbf", "iat"))
     if exp is not None and now >= exp + leeway_seconds:
         raise ExpiredError("the credential has expired", reason="expired")
@@ -109,7 +114,12 @@ def _verify_key_binding(
     leeway_seconds: int,
     algorithms: Collection[str],
 ) -> dict[str, Any]:
-    jws = verify_jws(kb_jwt, holder_key, typ=KB_JWT_TYP, algorithms=algorithms, what="KB-JWT")
+    try:
+        jws = verify_jws(kb_jwt, holder_key, typ=KB_JWT_TYP, algorithms=algorithms, what="KB-JWT")
+    except InvalidSignatureError as exc:
+        raise InvalidKeyBindingError(
+            "KB-JWT signature does not verify with the credential's cnf key", reason="kb_bad_signature"
+        ) from exc
     claims = jws.payload
     iat = claims.get("iat")
     if not isinstance(iat, int | float) or isinstance(iat, bool):
@@ -137,7 +147,10 @@ def _numeric_date(claims: dict[str, Any], name: str) -> float | None:
         return None
     if not _is_number(value):
         raise InvalidClaimError(f"{name} must be a NumericDate", reason="bad_numeric_date")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError as exc:
+        raise InvalidClaimError(f"{name} is beyond any NumericDate", reason="bad_numeric_date") from exc
 
 
 def _is_number(value: Any) -> bool:
