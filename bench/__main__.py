@@ -20,7 +20,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(figures, indent=2))
         return
-    console = Console()
+    console = Console(width=120)
     console.print(
         f"[bold]Protocol core[/] — identity credential with {figures['claims']:.0f} top-level claims, "
         f"{figures['credential_bytes']:.0f} bytes issued; verify = presentation with KB-JWT + cached status"

@@ -81,4 +81,14 @@ def test_server_and_client_never_import_each_other(package: str, other: str) -> 
 
 
 def test_the_checker_sees_imports() -> None:
-    assert ("jose.py", "cryptography.exceptions") in {(p.name, m) for p, m in imported_modules("shared")}
+    assert ("jws.py", "cryptography.exceptions") in {(p.name, m) for p, m in imported_modules("shared")}
+
+
+def test_only_the_jose_package_touches_the_crypto_libraries() -> None:
+    jose = ROOT / "shared" / "jose"
+    bad = [
+        f"{p.relative_to(ROOT)}: {m}"
+        for p, m in imported_modules("shared")
+        if is_under(m, {"jwt", "cryptography"}) and jose not in p.parents
+    ]
+    assert bad == []

@@ -1386,7 +1386,7 @@ CODES: dict[type[CredentialError], str] = {
 SHARED = Path(__file__).resolve().parent.parent / "shared"
 CORE = [
     SHARED / "encoding.py",
-    SHARED / "jose.py",
+    *sorted((SHARED / "jose").glob("*.py")),
     SHARED / "sdjwt_vc.py",
     SHARED / "statuslist.py",
     *sorted((SHARED / "sdjwt").glob("*.py")),

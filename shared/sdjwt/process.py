@@ -35,7 +35,7 @@ def process_payload(payload: dict[str, Any], disclosure_texts: Sequence[str]) ->
     walk = _Walk(by_digest)
     claims = walk.object(payload, (), 0)
     claims.pop("_sd_alg", None)
-    if len(walk.used) != len(by_digest):
+    if walk.found != len(by_digest):
         raise InvalidDisclosureError(
             "a disclosure is not referenced by any digest in the SD-JWT", reason="unreferenced_disclosure"
         )
@@ -43,12 +43,12 @@ def process_payload(payload: dict[str, Any], disclosure_texts: Sequence[str]) ->
 
 
 class _Walk:
-    __slots__ = ("by_digest", "placed", "seen", "used")
+    __slots__ = ("by_digest", "found", "placed", "seen")
 
     def __init__(self, by_digest: dict[str, Disclosure]) -> None:
         self.by_digest = by_digest
         self.seen: set[str] = set()
-        self.used: set[str] = set()
+        self.found = 0
         self.placed: list[tuple[ClaimPath, Disclosure]] = []
 
     def value(self, value: Any, path: ClaimPath, depth: int) -> Any:
@@ -60,24 +60,29 @@ class _Walk:
         return value
 
     def object(self, obj: dict[str, Any], path: ClaimPath, depth: int) -> dict[str, Any]:
-        self._check_depth(depth)
-        digests = obj.get("_sd", [])
-        if not isinstance(digests, list) or not all(isinstance(d, str) for d in digests):
-            raise MalformedError("'_sd' must be an array of digest strings", reason="bad_sd_array")
-        if "..." in obj:
-            raise MalformedError(
-                "'...' may only appear in an array element digest", reason="misplaced_ellipsis"
-            )
-        if depth and "_sd_alg" in obj:
-            raise MalformedError("'_sd_alg' may only appear at the top level", reason="nested_sd_alg")
+        if depth > MAX_DEPTH:
+            raise TooLargeError(f"claims are nested deeper than {MAX_DEPTH}", reason="too_deep")
         out: dict[str, Any] = {}
+        digests: list[Any] = []
         for name, v in obj.items():
             kind = type(v)
             if kind is not dict and kind is not list:
                 out[name] = v
-            elif name != "_sd":
+            elif kind is list and name == "_sd":
+                digests = v
+            else:
                 out[name] = self.value(v, (*path, name), depth)
+        if "_sd" in out:
+            raise MalformedError("'_sd' must be an array of digest strings", reason="bad_sd_array")
+        if "..." in out:
+            raise MalformedError(
+                "'...' may only appear in an array element digest", reason="misplaced_ellipsis"
+            )
+        if depth and "_sd_alg" in out:
+            raise MalformedError("'_sd_alg' may only appear at the top level", reason="nested_sd_alg")
         for d in digests:
+            if type(d) is not str:
+                raise MalformedError("'_sd' must be an array of digest strings", reason="bad_sd_array")
             disclosure = self._lookup(d)
             if disclosure is None:
                 continue
@@ -95,7 +100,8 @@ class _Walk:
         return out
 
     def array(self, items: list[Any], path: ClaimPath, depth: int) -> list[Any]:
-        self._check_depth(depth)
+        if depth > MAX_DEPTH:
+            raise TooLargeError(f"claims are nested deeper than {MAX_DEPTH}", reason="too_deep")
         out: list[Any] = []
         for item in items:
             if isinstance(item, dict) and "..." in item:
@@ -119,15 +125,11 @@ class _Walk:
         return out
 
     def _lookup(self, d: str) -> Disclosure | None:
-        if d in self.seen:
+        seen = self.seen
+        if d in seen:
             raise InvalidDisclosureError("a digest appears more than once", reason="duplicate_digest")
-        self.seen.add(d)
+        seen.add(d)
         disclosure = self.by_digest.get(d)
         if disclosure is not None:
-            self.used.add(d)
+            self.found += 1
         return disclosure
-
-    @staticmethod
-    def _check_depth(depth: int) -> None:
-        if depth > MAX_DEPTH:
-            raise TooLargeError(f"claims are nested deeper than {MAX_DEPTH}", reason="too_deep")

@@ -74,7 +74,7 @@ def verify_sd_jwt(
             parts.kb_jwt,
             holder_key,
             key_binding,
-            parts.without_key_binding,
+            text[: len(text) - len(parts.kb_jwt)],
             timestamp,
             leeway_seconds,
             algorithms,
@@ -88,7 +88,7 @@ def check_validity(claims: dict[str, Any], now: float, leeway_seconds: int) -> N
         # RFC 7519 §4.1.3: a JWT whose `aud` the processor cannot identify with MUST be rejected, and
         # this verifier has no audience of its own for a credential (its audience is in the KB-JWT).
         raise InvalidClaimError("the JWT is addressed to an audience", reason="unexpected_aud")
-    exp, nbf, iat = (_numeric_date(claims, name) for name in ("exp", "nbf", "iat"))
+    exp, nbf, iat = _numeric_date(claims, "exp"), _numeric_date(claims, "nbf"), _numeric_date(claims, "iat")
     if exp is not None and now >= exp + leeway_seconds:
         raise ExpiredError("the credential has expired", reason="expired")
     if nbf is not None and now < nbf - leeway_seconds:
