@@ -1,20 +1,133 @@
-"""`cancuoc-server`: the issuer backend's command line (the HTTP service itself arrives with issue #3)."""
+"""`cancuoc-server`: run, migrate and administer the issuer backend."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from server.config import ENV_PREFIX, ISSUERS, ConfigError, ServerConfig, load_config
 
 app = typer.Typer(
     name="cancuoc-server",
-    help="The cancuoc issuer backend (MPS identity, VSS insurance).\n\nExample: cancuoc-server version",
+    help="The cancuoc issuer backend: MPS (identity) and VSS (insurance) over OpenID4VCI.\n\n"
+    "Example: cancuoc-server serve --data-dir ./data --port 8000",
     no_args_is_help=True,
     add_completion=False,
 )
+keys_app = typer.Typer(help="Issuer signing keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", envvar="CANCUOC_DATA_DIR", help="Holds the SQLite database and generated keys."
+    ),
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="CANCUOC_DATABASE_URL", help="SQLAlchemy URL (default: SQLite)."),
+]
+PublicUrl = Annotated[
+    str | None,
+    typer.Option("--public-url", envvar="CANCUOC_PUBLIC_URL", help="Base of the issuer identifiers."),
+]
+
+
+def config_from(**flags: object) -> ServerConfig:
+    """Flags over environment over defaults; a bad value is one readable line and exit 2."""
+    try:
+        return load_config(flags)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.callback()
 def root() -> None:
-    """The cancuoc issuer backend (MPS identity, VSS insurance)."""
+    """The cancuoc issuer backend."""
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    public_url: PublicUrl = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Run the HTTP server; migrates the database and creates missing keys first.
+
+    Example: cancuoc-server serve --data-dir ./data --port 8000 --workers 2
+    """
+    if public_url is None:
+        public_url = f"http://{host}:{port}"
+    config = config_from(data_dir=data_dir, database_url=database_url, public_url=public_url)
+    _prepare(config)
+    for name, value in (
+        ("DATA_DIR", str(config.data_dir)),
+        ("DATABASE_URL", config.database),
+        ("PUBLIC_URL", config.public_url),
+    ):
+        os.environ[ENV_PREFIX + name] = value
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    typer.echo(
+        f"cancuoc-server listening on http://{host}:{port} (issuers under {config.public_url})", err=True
+    )
+    Server("server.asgi:app", address=host, port=port, interface=Interfaces.ASGI, workers=workers).serve()
+
+
+@app.command()
+def migrate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Apply the database migrations (also done by `serve` on start).
+
+    Example: cancuoc-server migrate --data-dir ./data
+    """
+    config = config_from(data_dir=data_dir, database_url=database_url)
+    _prepare(config)
+    typer.echo("database is at the newest schema")
+
+
+@keys_app.command("init")
+def keys_init(data_dir: DataDir = None) -> None:
+    """Create the issuer signing keys that do not exist yet (P-256, mode 0600).
+
+    Example: cancuoc-server keys init --data-dir ./data
+    """
+    from server.keys import key_path, load_or_create_keys
+
+    config = config_from(data_dir=data_dir)
+    keys = load_or_create_keys(config)
+    for issuer in ISSUERS:
+        typer.echo(f"{issuer}: kid {keys[issuer].kid}  ({key_path(config, issuer)})")
+
+
+@keys_app.command("show")
+def keys_show(
+    data_dir: DataDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the public JWKs as JSON.")] = False,
+) -> None:
+    """Show the issuers' public keys (never the private halves).
+
+    Example: cancuoc-server keys show --json
+    """
+    import json
+
+    from server.keys import load_or_create_keys
+
+    keys = load_or_create_keys(config_from(data_dir=data_dir))
+    public = {issuer: {**key.public.jwk, "kid": key.kid} for issuer, key in keys.items()}
+    if as_json:
+        typer.echo(json.dumps(public, indent=2))
+        return
+    for issuer, jwk in public.items():
+        typer.echo(f"{issuer}: kid {jwk['kid']}  x={jwk['x']} y={jwk['y']}")
 
 
 @app.command()
@@ -26,6 +139,24 @@ def version() -> None:
     from importlib.metadata import version as package_version
 
     typer.echo(package_version("cancuoc"))
+
+
+def _prepare(config: ServerConfig) -> None:
+    from server.keys import load_or_create_keys
+    from server.store.database import Database
+    from server.store.migrate import upgrade
+
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    load_or_create_keys(config)
+
+    async def run() -> None:
+        database = Database(config.database)
+        try:
+            await upgrade(database)
+        finally:
+            await database.close()
+
+    asyncio.run(run())
 
 
 def main() -> None:

@@ -1,0 +1,10 @@
+"""HTTP controllers: thin handlers that call services; `ROUTES` is what `create_app` registers."""
+
+from __future__ import annotations
+
+from litestar.types import ControllerRouterHandler
+
+from server.http.health import health
+from server.http.metadata import MetadataController
+
+ROUTES: list[ControllerRouterHandler] = [health, MetadataController]

@@ -1,0 +1,20 @@
+"""`/health`: is the server up and can it reach its database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Response, get
+
+from server.context import Context
+
+
+@get("/health", cache=False)
+async def health(context: Context) -> Response[dict[str, Any]]:
+    """200 when the database answers, 503 when it does not."""
+    reachable = await context.database.ping()
+    body = {
+        "status": "ok" if reachable else "degraded",
+        "database": "reachable" if reachable else "unreachable",
+    }
+    return Response(body, status_code=200 if reachable else 503, headers={"Cache-Control": "no-store"})

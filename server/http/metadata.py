@@ -1,0 +1,46 @@
+"""Well-known metadata: OpenID4VCI issuer (§12.2), RFC 8414 server, JWT VC issuer (SD-JWT VC §3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Response, get
+from litestar.params import FromPath
+
+from server.config import ISSUERS
+from server.context import Context
+from server.errors import NotFoundError
+from server.services.catalog import authorization_server_metadata, credential_issuer_metadata
+
+CACHEABLE = {"Cache-Control": "public, max-age=300"}
+
+
+def known_issuer(issuer: FromPath[str]) -> str:
+    if issuer not in ISSUERS:
+        raise NotFoundError(f"no issuer {issuer!r} here")
+    return issuer
+
+
+class MetadataController(Controller):
+    path = "/.well-known"
+
+    @get("/openid-credential-issuer/{issuer:str}", sync_to_thread=False)
+    def credential_issuer(self, context: Context, issuer: FromPath[str]) -> Response[dict[str, Any]]:
+        """OpenID4VCI credential issuer metadata of `mps` or `vss`."""
+        issuer_id = context.config.issuer_id(known_issuer(issuer))
+        body = credential_issuer_metadata(issuer_id, issuer, context.config.batch_size)
+        return Response(body, headers=CACHEABLE)
+
+    @get("/oauth-authorization-server/{issuer:str}", sync_to_thread=False)
+    def authorization_server(self, context: Context, issuer: FromPath[str]) -> Response[dict[str, Any]]:
+        """RFC 8414 metadata: each issuer is its own authorization server."""
+        body = authorization_server_metadata(context.config.issuer_id(known_issuer(issuer)))
+        return Response(body, headers=CACHEABLE)
+
+    @get("/jwt-vc-issuer/{issuer:str}", sync_to_thread=False)
+    def jwt_vc_issuer(self, context: Context, issuer: FromPath[str]) -> Response[dict[str, Any]]:
+        """SD-JWT VC issuer metadata with the issuer's JWKS (`kid` = RFC 7638 thumbprint)."""
+        key = context.keys[known_issuer(issuer)]
+        jwk = {**key.public.jwk, "kid": key.kid, "use": "sig", "alg": key.alg}
+        body = {"issuer": context.config.issuer_id(issuer), "jwks": {"keys": [jwk]}}
+        return Response(body, headers=CACHEABLE)
