@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from server.commands.operators import operator_app
 from server.config import ENV_PREFIX, ISSUERS, ConfigError, ServerConfig, load_config
+
+if TYPE_CHECKING:
+    from server.context import ServerContext
 
 app = typer.Typer(
     name="cancuoc-server",
@@ -20,6 +26,7 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Issuer signing keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(operator_app, name="operator")
 
 DataDir = Annotated[
     Path | None,
@@ -139,6 +146,23 @@ def version() -> None:
     from importlib.metadata import version as package_version
 
     typer.echo(package_version("cancuoc"))
+
+
+@asynccontextmanager
+async def open_context(config: ServerConfig) -> AsyncIterator[ServerContext]:
+    """The same context the app uses, for commands that work on the database directly (migrated first)."""
+    from server.context import ServerContext
+    from server.keys import load_or_create_keys
+    from server.store.database import Database
+    from server.store.migrate import upgrade
+
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    database = Database(config.database)
+    try:
+        await upgrade(database)
+        yield ServerContext(config, database, load_or_create_keys(config))
+    finally:
+        await database.close()
 
 
 def _prepare(config: ServerConfig) -> None:
