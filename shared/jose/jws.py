@@ -49,11 +49,15 @@ KeyResolver = Callable[[Mapping[str, Any], Mapping[str, Any]], PublicKey]
 
 
 def sign_jws(header: Mapping[str, Any], payload: bytes, key: PrivateKey) -> str:
-    """Compact JWS of ``payload``; ``alg`` is always the key's own, ``kid`` defaults to the key's."""
+    """Compact JWS of ``payload``; ``alg`` is always the key's own, ``kid`` defaults to the key's.
+
+    A header member given as None is left out (``kid=None`` signs without a ``kid``).
+    """
     full_header = {"alg": key.alg, **header}
     full_header["alg"] = key.alg
     if key.kid is not None and "kid" not in full_header:
         full_header["kid"] = key.kid
+    full_header = {name: value for name, value in full_header.items() if value is not None}
     signing_input = f"{b64url_encode(json_dumps(full_header))}.{b64url_encode(payload)}"
     signature = _sign(key, signing_input.encode("ascii"))
     return f"{signing_input}.{b64url_encode(signature)}"
