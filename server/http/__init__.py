@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
-from server.http.health import health
+from server.http.health import health, ping
 from server.http.metadata import MetadataController
 
-ROUTES: list[ControllerRouterHandler] = [health, MetadataController]
+ROUTES: list[ControllerRouterHandler] = [health, ping, MetadataController]

@@ -18,3 +18,9 @@ async def health(context: Context) -> Response[dict[str, Any]]:
         "database": "reachable" if reachable else "unreachable",
     }
     return Response(body, status_code=200 if reachable else 503, headers={"Cache-Control": "no-store"})
+
+
+@get("/ping", cache=False, media_type="text/plain", include_in_schema=False)
+async def ping() -> str:
+    """A hello-world of this app: no database, no crypto; `make bench` measures issuance beside it."""
+    return "pong"
