@@ -5,10 +5,14 @@ from __future__ import annotations
 import typer
 
 from client import output
+from client.admin import admin_app
+from client.api import ApiError, ServerError
 from shared.errors import CredentialError
 
 EXIT_CHECK_FAILED = 1
 EXIT_MISUSE = 2
+EXIT_SERVER = 3
+AUTH_HINT = "pass --token or set CANCUOC_OPERATOR_TOKEN (cancuoc-server operator create makes one)"
 
 app = typer.Typer(
     name="cancuoc",
@@ -16,6 +20,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(admin_app, name="admin")
 
 
 @app.callback()
@@ -38,10 +43,14 @@ def demo(
     run_demo(as_json=as_json)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Console script entry point: known errors become one readable line and an exit code."""
     try:
-        app(standalone_mode=True)
+        app(args=argv, standalone_mode=True)
     except CredentialError as exc:
         output.error(f"{exc.code}: {exc}")
         raise SystemExit(EXIT_CHECK_FAILED) from None
+    except ApiError as exc:
+        unauthenticated = isinstance(exc, ServerError) and exc.status == 401
+        output.error(str(exc), hint=AUTH_HINT if unauthenticated else None)
+        raise SystemExit(EXIT_SERVER) from None

@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console(highlight=False)
@@ -42,8 +43,13 @@ def json(value: Any) -> None:
     sys.stdout.write(msgspec.json.encode(value).decode() + "\n")
 
 
+def plain(text: str, *, err: bool = False) -> None:
+    """Text exactly as given (no markup, never wrapped): URIs, QR codes, identifiers to copy."""
+    (errors if err else console).print(text, markup=False, highlight=False, emoji=False, soft_wrap=True)
+
+
 def error(message: str, hint: str | None = None) -> None:
     """One readable line on stderr, and an optional hint."""
-    errors.print(f"[bold red]error:[/] {message}")
+    errors.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     if hint:
-        errors.print(f"[dim]hint: {hint}[/]")
+        errors.print(f"[dim]hint: {escape(hint)}[/]", soft_wrap=True)

@@ -129,3 +129,74 @@ def create_proof(key: PrivateKey, *, audience: str, nonce: str, issued_at: int) 
     """A `jwt` key proof (§F.1): typ openid4vci-proof+jwt, the public key in `jwk`, no `iss` (anonymous)."""
     claims = {"aud": audience, "iat": issued_at, "nonce": nonce}
     return sign_jwt(claims, key, typ=PROOF_TYP, jwk=key.public.jwk, kid=None)
+
+
+class ProofTypeJwt(Wire, frozen=True, kw_only=True, omit_defaults=True):
+    proof_signing_alg_values_supported: list[str] = []
+
+
+class ProofTypes(Wire, frozen=True, kw_only=True, omit_defaults=True):
+    jwt: ProofTypeJwt | None = None
+
+
+class Display(Wire, frozen=True, kw_only=True, omit_defaults=True):
+    name: str | None = None
+    locale: str | None = None
+
+
+class ClaimDescription(Wire, frozen=True, kw_only=True, omit_defaults=True):
+    path: list[str | int | None]
+    display: list[Display] = []
+
+
+class CredentialMetadata(Wire, frozen=True, kw_only=True, omit_defaults=True):
+    display: list[Display] = []
+    claims: list[ClaimDescription] = []
+
+
+class CredentialConfiguration(Wire, frozen=True, kw_only=True, omit_defaults=True):
+    format: str
+    vct: str | None = None
+    scope: str | None = None
+    proof_types_supported: ProofTypes | None = None
+    credential_metadata: CredentialMetadata | None = None
+
+
+class BatchIssuance(Wire, frozen=True, kw_only=True, omit_defaults=True):
+    batch_size: int
+
+
+class IssuerMetadata(Wire, frozen=True, kw_only=True, omit_defaults=True):
+    """OID4VCI §12.2.4 (the members a wallet uses)."""
+
+    credential_issuer: str
+    credential_endpoint: str
+    credential_configurations_supported: dict[str, CredentialConfiguration]
+    nonce_endpoint: str | None = None
+    authorization_servers: list[str] = []
+    batch_credential_issuance: BatchIssuance | None = None
+    display: list[Display] = []
+
+
+class AuthorizationServerMetadata(Wire, frozen=True, kw_only=True, omit_defaults=True):
+    issuer: str
+    token_endpoint: str
+
+
+class JwksDocument(Wire, frozen=True, kw_only=True, omit_defaults=True):
+    keys: list[dict[str, Any]]
+
+
+class JwtVcIssuerMetadata(Wire, frozen=True, kw_only=True, omit_defaults=True):
+    """SD-JWT VC §3.2: exactly one of ``jwks`` and ``jwks_uri``; we use ``jwks``."""
+
+    issuer: str
+    jwks: JwksDocument | None = None
+    jwks_uri: str | None = None
+
+
+def well_known_url(identifier: str, suffix: str) -> str:
+    """Insert ``/.well-known/<suffix>`` between host and path (OID4VCI §12.2.2, RFC 8414 §3, SD-JWT VC §3)."""
+    parts = urlsplit(identifier)
+    path = parts.path.rstrip("/")
+    return f"{parts.scheme}://{parts.netloc}/.well-known/{suffix}{path}"

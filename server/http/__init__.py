@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
+from server.http.families import FamilyController
 from server.http.health import health, ping
 from server.http.metadata import MetadataController
+from server.http.status import StatusListController
 
-ROUTES: list[ControllerRouterHandler] = [health, ping, MetadataController]
+ROUTES: list[ControllerRouterHandler] = [
+    health,
+    ping,
+    MetadataController,
+    StatusListController,
+    FamilyController,
+]

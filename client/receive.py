@@ -1,0 +1,156 @@
+"""Receiving credentials over OpenID4VCI 1.0 (pre-authorized code flow), as a wallet does.
+
+Every credential is checked against the issuer's own published keys and metadata before the caller
+stores anything: signature, `vct` of the configuration, no Key Binding JWT, and `cnf` one of our keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from client.api import IssuerApi
+from shared.errors import CredentialError
+from shared.jose import PrivateKey, generate_private_key, public_key_from_jwk
+from shared.oid4vci import (
+    AuthorizationServerMetadata,
+    CredentialOffer,
+    IssuerMetadata,
+    JwtVcIssuerMetadata,
+    create_proof,
+    parse_offer_link,
+    well_known_url,
+)
+from shared.sdjwt.present import read_unverified
+from shared.sdjwt_vc import TrustedIssuer, trusted_issuer_keys, verify_credential
+
+MAX_COPIES = 10
+
+
+class ReceiveError(Exception):
+    """The offer cannot be accepted; nothing was stored."""
+
+
+@dataclass(frozen=True)
+class ReceivedCopy:
+    """One issued SD-JWT VC, byte for byte as the issuer sent it, and the device key it is bound to."""
+
+    credential: str
+    key: PrivateKey
+
+
+@dataclass(frozen=True)
+class ReceivedCard:
+    """Every copy of one credential configuration from one issuer."""
+
+    issuer: str
+    configuration_id: str
+    vct: str
+    copies: tuple[ReceivedCopy, ...]
+
+
+@dataclass(frozen=True)
+class PendingOffer:
+    """An offer read and its issuer's metadata fetched, before the citizen types the transaction code."""
+
+    offer: CredentialOffer
+    metadata: IssuerMetadata
+    needs_tx_code: bool
+
+
+def open_offer(api: IssuerApi, link: str) -> PendingOffer:
+    """Read an offer link (by value or by reference) and fetch the issuer's metadata (§4.1, §12.2)."""
+    reference = parse_offer_link(link)
+    offer = reference.offer or api.fetch_offer(reference.offer_uri or "")
+    issuer = offer.credential_issuer
+    metadata = api.get(well_known_url(issuer, "openid-credential-issuer"), IssuerMetadata)
+    if metadata.credential_issuer != issuer:
+        raise ReceiveError(f"metadata names issuer {metadata.credential_issuer!r}, not {issuer!r}")
+    unknown = set(offer.credential_configuration_ids) - set(metadata.credential_configurations_supported)
+    if unknown:
+        raise ReceiveError(f"the issuer does not publish {', '.join(sorted(unknown))}")
+    grant = offer.grants.pre_authorized_code if offer.grants else None
+    if grant is None:
+        raise ReceiveError("the offer has no pre-authorized code (only that grant is supported)")
+    return PendingOffer(offer, metadata, grant.tx_code is not None)
+
+
+def redeem_offer(
+    api: IssuerApi, pending: PendingOffer, *, tx_code: str | None, copies: int, now: datetime
+) -> list[ReceivedCard]:
+    """Token, nonce, proofs, credentials; every credential verified before it is returned."""
+    offer, metadata = pending.offer, pending.metadata
+    issuer = offer.credential_issuer
+    grant = offer.grants.pre_authorized_code if offer.grants else None
+    if grant is None:
+        raise ReceiveError("the offer has no pre-authorized code")
+    server = metadata.authorization_servers[0] if metadata.authorization_servers else issuer
+    token_endpoint = api.get(
+        well_known_url(server, "oauth-authorization-server"), AuthorizationServerMetadata
+    )
+    form = {"grant_type": "urn:ietf:params:oauth:grant-type:pre-authorized_code"}
+    form["pre-authorized_code"] = grant.pre_authorized_code
+    if pending.needs_tx_code:
+        if not tx_code:
+            raise ReceiveError("this offer needs the transaction code sent to you separately")
+        form["tx_code"] = tx_code
+    token = api.token(token_endpoint.token_endpoint, form)
+    batch = metadata.batch_credential_issuance.batch_size if metadata.batch_credential_issuance else 1
+    count = max(1, min(copies, batch, MAX_COPIES))
+    issuer_keys = _published_keys(api, issuer)
+    identifiers = {
+        detail.credential_configuration_id or "": detail.credential_identifiers
+        for detail in token.authorization_details
+        if detail.type == "openid_credential"
+    }
+    cards = []
+    for configuration_id in offer.credential_configuration_ids:
+        configuration = metadata.credential_configurations_supported[configuration_id]
+        keys = [generate_private_key() for _ in range(count)]
+        nonce = api.nonce(metadata.nonce_endpoint) if metadata.nonce_endpoint else ""
+        proofs = [create_proof(k, audience=issuer, nonce=nonce, issued_at=int(now.timestamp())) for k in keys]
+        body: dict[str, object] = {"proofs": {"jwt": proofs}}
+        if identifiers.get(configuration_id):
+            body["credential_identifier"] = identifiers[configuration_id][0]
+        else:
+            body["credential_configuration_id"] = configuration_id
+        response = api.credential(metadata.credential_endpoint, token.access_token, body)
+        received = tuple(
+            _checked_copy(item.credential, keys, issuer, issuer_keys, configuration.vct or "", now)
+            for item in response.credentials
+        )
+        if len({id(copy.key) for copy in received}) != len(received):
+            raise ReceiveError("the issuer bound two credentials to the same key")
+        if not received:
+            raise ReceiveError(f"the issuer returned no {configuration_id} credential")
+        cards.append(ReceivedCard(issuer, configuration_id, configuration.vct or "", received))
+    return cards
+
+
+def _published_keys(api: IssuerApi, issuer: str) -> TrustedIssuer:
+    document = api.get(well_known_url(issuer, "jwt-vc-issuer"), JwtVcIssuerMetadata)
+    if document.issuer != issuer:
+        raise ReceiveError(f"the issuer's key document names {document.issuer!r}, not {issuer!r}")
+    if document.jwks is None or document.jwks_uri is not None:
+        raise ReceiveError("the issuer's key document must carry jwks (and not jwks_uri)")
+    try:
+        keys = tuple(public_key_from_jwk(jwk) for jwk in document.jwks.keys)
+    except CredentialError as exc:
+        raise ReceiveError(f"the issuer publishes an unusable key: {exc}") from exc
+    return TrustedIssuer(issuer, keys, frozenset())
+
+
+def _checked_copy(
+    credential: str, keys: list[PrivateKey], issuer: str, published: TrustedIssuer, vct: str, now: datetime
+) -> ReceivedCopy:
+    trusted = TrustedIssuer(issuer, published.keys, frozenset({vct}))
+    try:
+        verified = verify_credential(credential, trusted_issuer_keys([trusted]), now=now, key_binding=None)
+        read_unverified(credential)
+    except CredentialError as exc:
+        raise ReceiveError(f"the issuer sent a credential that does not verify: {exc.code}: {exc}") from exc
+    cnf = verified.claims.get("cnf", {}).get("jwk", {})
+    for key in keys:
+        if key.public.jwk.items() <= cnf.items():
+            return ReceivedCopy(credential, key)
+    raise ReceiveError("the issuer bound a credential to a key this wallet did not prove")
