@@ -124,6 +124,13 @@ class ServerApi:
             "POST", f"/{issuer}/citizens/{_segment(citizen_id)}/status", Families, json={"status": status}
         )
 
+    def healthy(self) -> bool:
+        """True when the server answers `/health` with 200."""
+        try:
+            return self._http.get("/health").status_code == 200
+        except httpx.TransportError:
+            return False
+
     def list_families(self, issuer: str, citizen_id: str) -> Families:
         """The credential families a citizen holds from ``issuer``."""
         return self._call("GET", f"/{issuer}/citizens/{_segment(citizen_id)}/families", Families)
@@ -174,6 +181,16 @@ class IssuerApi:
         """Request credentials with key proofs (OID4VCI §8)."""
         headers = {"Authorization": f"Bearer {access_token}"}
         return _exchange(self._http, "POST", url, CredentialResponse, json=body, headers=headers)
+
+    def status_list(self, url: str) -> str:
+        """A Token Status List JWT (TSL §8.1), as text; redirects are not followed."""
+        try:
+            response = self._http.get(url, headers={"Accept": "application/statuslist+jwt"})
+        except httpx.TransportError as exc:
+            raise UnreachableError(url, _reason(exc)) from exc
+        if response.is_error or response.is_redirect:
+            raise _server_error(response)
+        return response.text
 
     def close(self) -> None:
         self._http.close()

@@ -1,181 +1,186 @@
-"""`cancuoc demo`: the protocol core's story told end to end, in memory, on fresh keys."""
+"""`cancuoc demo`: the main story against a real server process, on embedded defaults and fresh keys.
+
+A local `cancuoc-server` (SQLite, keys made on first start) is seeded with a small registry; MPS and
+VSS officers make offers; a holder receives the three credentials over OpenID4VCI; a clinic checks a
+presentation (VALID); VSS revokes the card; the same check fails (INVALID, revoked).
+"""
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from client import output
-from shared import jose, statuslist
-from shared.credentials import (
-    VCT_BY_TYPE,
-    CredentialRecord,
-    example_health_card,
-    example_identity,
-    example_social_book,
-)
-from shared.errors import CredentialError
+from client.api import IssuerApi, ServerApi
+from client.local_server import LocalServer, local_server
+from client.receive import ReceivedCard, open_offer, redeem_offer
+from shared import statuslist
+from shared.errors import CredentialError, InvalidStatusListError
+from shared.jose import public_key_from_jwk
+from shared.oid4vci import JwtVcIssuerMetadata, well_known_url
 from shared.sdjwt.present import create_presentation
 from shared.sdjwt.verify import KeyBindingPolicy
-from shared.sdjwt_vc import TrustedIssuer, issue_credential, trusted_issuer_keys, verify_credential
+from shared.sdjwt_vc import TrustedIssuer, trusted_issuer_keys, verify_credential
 
-BASE = "https://cancuoc.demo"
 CLINIC = "x509_hash:demo-clinic-bach-mai"
-LIST_SIZE = 1 << 17
-DAY = 86_400
-
 CHECK_IN = {
     "health_insurance": [("card_number",), ("full_name",), ("valid_until",), ("registered_facility",)],
     "identity": [("full_name",), ("citizen_id",), ("age_over_18",)],
 }
-
-
-@dataclass
-class Issuer:
-    """An issuer of the demo: its key and its status list (2 bits: valid, revoked, suspended)."""
-
-    name: str
-    key: jose.PrivateKey
-    status: statuslist.StatusList = field(default_factory=lambda: statuslist.StatusList.new(LIST_SIZE, 2))
-
-    @property
-    def identifier(self) -> str:
-        return f"{BASE}/{self.name}"
-
-    @property
-    def list_uri(self) -> str:
-        return f"{BASE}/status/{self.name}/1"
-
-    def status_token(self, now: datetime) -> str:
-        return statuslist.sign_status_list_token(
-            self.status, self.key, sub=self.list_uri, iat=now, exp=now + timedelta(days=1), ttl=300
-        )
+ISSUER_VCTS = {
+    "mps": frozenset({"urn:cancuoc:identity:1"}),
+    "vss": frozenset({"urn:cancuoc:health-insurance:1", "urn:cancuoc:social-insurance:1"}),
+}
 
 
 def run_demo(*, as_json: bool = False) -> None:
-    """Issue, present, verify, revoke, verify again; print each step."""
-    now = datetime.now(UTC)
-    today, timestamp = now.date(), int(now.timestamp())
-    mps = Issuer("mps", jose.generate_private_key(kid="mps-1"))
-    vss = Issuer("vss", jose.generate_private_key(kid="vss-1"))
-    holder = jose.generate_private_key()
-    report: dict[str, Any] = {}
-
-    step(as_json, "MPS and VSS make their P-256 signing keys; the citizen's wallet makes a device key")
-    citizen = example_identity()
-    card = msgspec.structs.replace(
-        example_health_card(citizen), valid_from=date(today.year, 1, 1), valid_until=date(today.year, 12, 31)
-    )
-    records: dict[str, tuple[Issuer, CredentialRecord]] = {
-        "identity": (mps, citizen),
-        "health_insurance": (vss, card),
-        "social_insurance": (vss, example_social_book(citizen)),
-    }
-    credentials: dict[str, str] = {}
-    indices: dict[str, int] = {}
-    for kind, (issuer, record) in records.items():
-        indices[kind] = secrets.randbelow(LIST_SIZE)
-        credentials[kind] = issue_credential(
-            record.to_claims(today=today),
-            issuer.key,
-            issuer=issuer.identifier,
-            vct=VCT_BY_TYPE[kind],
-            holder_jwk=holder.public.jwk,
-            issued_at=timestamp,
-            expires_at=timestamp + 365 * DAY,
-            status={"status_list": {"idx": indices[kind], "uri": issuer.list_uri}},
-        )
-    report["issued"] = {kind: len(sd_jwt) for kind, sd_jwt in credentials.items()}
-    step(as_json, f"Issued 3 SD-JWT VCs to {citizen.full_name}, each bound to the device key (cnf.jwk)")
-    if not as_json:
-        output.table(
-            "Issued credentials",
-            ["credential", "issuer", "status index", "size"],
-            [
-                (kind, records[kind][0].name.upper(), indices[kind], f"{len(sd):,} B")
-                for kind, sd in credentials.items()
-            ],
-        )
-
-    nonce = secrets.token_urlsafe(16)
-    presentations = {
-        kind: create_presentation(
-            credentials[kind], paths, holder_key=holder, audience=CLINIC, nonce=nonce, issued_at=timestamp
-        )
-        for kind, paths in CHECK_IN.items()
-    }
-    step(as_json, "The clinic asks for the insurance card and identity; the wallet discloses only that")
-
-    trusted = trusted_issuer_keys(
-        [
-            TrustedIssuer(mps.identifier, (mps.key.public,), frozenset({VCT_BY_TYPE["identity"]})),
-            TrustedIssuer(
-                vss.identifier,
-                (vss.key.public,),
-                frozenset({VCT_BY_TYPE["health_insurance"], VCT_BY_TYPE["social_insurance"]}),
-            ),
-        ]
-    )
-    policy = KeyBindingPolicy(audience=CLINIC, nonce=nonce)
-    report["before_revocation"] = verify_all(presentations, trusted, policy, (mps, vss), now, as_json)
-
-    vss.status.set(indices["health_insurance"], statuslist.INVALID)
-    step(as_json, "VSS revokes the health insurance card: one bit pair flips in its signed status list")
-    report["after_revocation"] = verify_all(presentations, trusted, policy, (mps, vss), now, as_json)
-    if as_json:
-        output.json(report)
-
-
-def verify_all(
-    presentations: dict[str, str],
-    trusted: Any,
-    policy: KeyBindingPolicy,
-    issuers: tuple[Issuer, ...],
-    now: datetime,
-    as_json: bool,
-) -> dict[str, Any]:
-    """Verify each presentation as the clinic would, status lists fetched (here: signed) fresh."""
-    lists = {
-        issuer.list_uri: statuslist.verify_status_list_token(
-            issuer.status_token(now), issuer.key.public, expected_uri=issuer.list_uri, now=now
-        )
-        for issuer in issuers
-    }
-
-    def status_check(status: Any) -> None:
-        reference = statuslist.parse_status_claim(status)
-        statuslist.check_status(reference, lists[reference.uri])
-
-    results: dict[str, Any] = {}
-    for kind, presentation in presentations.items():
-        try:
-            credential = verify_credential(
-                presentation, trusted, now=now, key_binding=policy, status_check=status_check
+    """Tell the story step by step (or print one JSON report with ``as_json``)."""
+    story = Story(as_json)
+    with (
+        tempfile.TemporaryDirectory(prefix="cancuoc-demo-") as scratch,
+        local_server(Path(scratch)) as server,
+    ):
+        story.step(f"Started cancuoc-server on {server.base_url} (SQLite and keys in a temporary folder)")
+        citizen = pick_citizen(server)
+        story.step(f"Seeded the registries; the holder is {citizen['full_name']} ({citizen['citizen_id']})")
+        tokens = {
+            issuer: server.run(
+                "operator", "create", "--role", f"{issuer}-officer", "--name", f"demo {issuer}"
+            )["token"]
+            for issuer in ("mps", "vss")
+        }
+        cards = receive_all(story, server, tokens, citizen["citizen_id"])
+        nonce = secrets.token_urlsafe(16)
+        now = datetime.now(UTC)
+        presentations = {
+            card.configuration_id: create_presentation(
+                card.copies[0].credential,
+                CHECK_IN[card.configuration_id],
+                holder_key=card.copies[0].key,
+                audience=CLINIC,
+                nonce=nonce,
+                issued_at=int(now.timestamp()),
             )
-        except CredentialError as exc:
-            results[kind] = {"valid": False, "code": exc.code, "detail": str(exc)}
-            if not as_json:
-                output.fail(f"{kind}: INVALID ({exc.code}: {exc})")
-            continue
-        disclosed = {k: v for k, v in credential.claims.items() if k not in RESERVED_OUTPUT}
-        results[kind] = {"valid": True, "claims": disclosed}
-        if not as_json:
-            output.ok(f"{kind}: VALID, signed by {credential.issuer}, bound to the holder, status valid")
-            output.table(f"  disclosed to the clinic ({kind})", ["claim", "value"], sorted(disclosed.items()))
+            for card in cards
+            if card.configuration_id in CHECK_IN
+        }
+        story.step("At the clinic the wallet discloses only the asked claims, bound to the clinic's nonce")
+        policy = KeyBindingPolicy(audience=CLINIC, nonce=nonce)
+        story.report["before_revocation"] = check_in(story, server, presentations, policy)
+        with ServerApi(server.base_url, tokens["vss"]) as vss:
+            families = vss.list_families("vss", citizen["citizen_id"]).families
+            card_family = next(f for f in families if f.configuration_id == "health_insurance")
+            vss.set_family_status("vss", card_family.id, "revoked")
+        story.step("A VSS officer revokes the health insurance card (every copy: one family, one status)")
+        story.report["after_revocation"] = check_in(story, server, presentations, policy)
+    if as_json:
+        output.json(story.report)
+
+
+class Story:
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.report: dict[str, Any] = {}
+
+    def step(self, text: str) -> None:
+        if not self.as_json:
+            output.step(text)
+
+
+def pick_citizen(server: LocalServer) -> dict[str, Any]:
+    """A seeded adult who holds both VSS records."""
+    citizens = server.run("seed", "--citizens", "8", "--seed", "2026")
+    for citizen in citizens:
+        if citizen.get("has_health_card") and citizen.get("has_social_book"):
+            return dict(citizen)
+    raise RuntimeError("the seeded registry has no citizen with both VSS records")
+
+
+def receive_all(
+    story: Story, server: LocalServer, tokens: dict[str, str], citizen_id: str
+) -> list[ReceivedCard]:
+    offers = {"mps": ["identity"], "vss": ["health_insurance", "social_insurance"]}
+    cards: list[ReceivedCard] = []
+    for issuer, configurations in offers.items():
+        with ServerApi(server.base_url, tokens[issuer]) as officer:
+            offer = officer.create_offer(issuer, citizen_id, configurations)
+        story.step(
+            f"{issuer.upper()} officer makes an offer; the code {offer.tx_code} goes to the citizen by SMS"
+        )
+        with IssuerApi() as api:
+            pending = open_offer(api, offer.offer_uri)
+            received = redeem_offer(api, pending, tx_code=offer.tx_code, copies=3, now=datetime.now(UTC))
+        for card in received:
+            story.step(
+                f"  received {card.configuration_id}: {len(card.copies)} copies, each bound to its own key"
+            )
+        cards.extend(received)
+    story.report["received"] = {card.configuration_id: len(card.copies) for card in cards}
+    return cards
+
+
+def check_in(
+    story: Story, server: LocalServer, presentations: dict[str, str], policy: KeyBindingPolicy
+) -> dict[str, Any]:
+    """Verify as the clinic does: issuer keys from their metadata, status from signed status lists."""
+    now = datetime.now(UTC)
+    with IssuerApi() as api:
+        trusted = [
+            published_issuer(api, f"{server.base_url}/{name}", vcts) for name, vcts in ISSUER_VCTS.items()
+        ]
+        # Each issuer signs the status lists under its own prefix with its own key.
+        status_keys = {
+            f"{server.base_url}/status/{name}/": t.keys[0]
+            for name, t in zip(ISSUER_VCTS, trusted, strict=True)
+        }
+
+        def status_check(claim: Any) -> None:
+            reference = statuslist.parse_status_claim(claim)
+            key = next((k for prefix, k in status_keys.items() if reference.uri.startswith(prefix)), None)
+            if key is None:
+                raise InvalidStatusListError(
+                    f"no trusted signer for {reference.uri}", reason="untrusted_list"
+                )
+            token = api.status_list(reference.uri)
+            verified = statuslist.verify_status_list_token(token, key, expected_uri=reference.uri, now=now)
+            statuslist.check_status(reference, verified)
+
+        results: dict[str, Any] = {}
+        for kind, presentation in presentations.items():
+            try:
+                credential = verify_credential(
+                    presentation,
+                    trusted_issuer_keys(trusted),
+                    now=now,
+                    key_binding=policy,
+                    status_check=status_check,
+                )
+            except CredentialError as exc:
+                results[kind] = {"valid": False, "code": exc.code, "detail": str(exc)}
+                if not story.as_json:
+                    output.fail(f"{kind}: INVALID ({exc.code}: {exc})")
+                continue
+            shown = {k: v for k, v in credential.claims.items() if k not in HIDDEN}
+            results[kind] = {"valid": True, "claims": shown}
+            if not story.as_json:
+                output.ok(
+                    f"{kind}: VALID — signed by {credential.issuer}, presented by its holder, not revoked"
+                )
+                output.table(f"  disclosed to the clinic ({kind})", ["claim", "value"], sorted(shown.items()))
     verdict = all(r["valid"] for r in results.values())
-    if not as_json:
+    if not story.as_json:
         label = "[bold green]VALID[/]" if verdict else "[bold red]INVALID[/]"
         output.console.print(f"  Clinic check-in verdict: {label}")
     return {"valid": verdict, "credentials": results}
 
 
-RESERVED_OUTPUT = frozenset({"iss", "vct", "iat", "exp", "nbf", "cnf", "status"})
+def published_issuer(api: IssuerApi, issuer: str, vcts: frozenset[str]) -> TrustedIssuer:
+    document = api.get(well_known_url(issuer, "jwt-vc-issuer"), JwtVcIssuerMetadata)
+    keys = tuple(public_key_from_jwk(jwk) for jwk in (document.jwks.keys if document.jwks else []))
+    return TrustedIssuer(issuer, keys, vcts)
 
 
-def step(as_json: bool, text: str) -> None:
-    if not as_json:
-        output.step(text)
+HIDDEN = frozenset({"iss", "vct", "iat", "exp", "nbf", "cnf", "status"})

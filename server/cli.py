@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from server.commands.operators import operator_app
+from server.commands.registry import import_records, seed
 from server.config import ENV_PREFIX, ISSUERS, ConfigError, ServerConfig, load_config
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ app = typer.Typer(
 keys_app = typer.Typer(help="Issuer signing keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(operator_app, name="operator")
+app.command("seed")(seed)
+app.command("import")(import_records)
 
 DataDir = Annotated[
     Path | None,

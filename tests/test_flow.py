@@ -95,10 +95,11 @@ def test_a_health_card_is_issued_presented_verified_and_revoked() -> None:
     assert revoked.value.code == "revoked"
 
 
-def test_demo_command_tells_the_story_and_ends_invalid() -> None:
+def test_demo_command_tells_the_story_against_a_real_server_and_ends_invalid() -> None:
     result = CliRunner().invoke(app, ["demo", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
+    assert report["received"] == {"identity": 3, "health_insurance": 3, "social_insurance": 3}
     assert report["before_revocation"]["valid"] is True
     after = report["after_revocation"]
     assert after["valid"] is False

@@ -7,6 +7,9 @@ from litestar.types import ControllerRouterHandler
 from server.http.families import FamilyController
 from server.http.health import health, ping
 from server.http.metadata import MetadataController
+from server.http.offers import OfferController
+from server.http.oid4vci import Oid4vciController
+from server.http.registry import RegistryController
 from server.http.status import StatusListController
 
 ROUTES: list[ControllerRouterHandler] = [
@@ -15,4 +18,7 @@ ROUTES: list[ControllerRouterHandler] = [
     MetadataController,
     StatusListController,
     FamilyController,
+    OfferController,
+    Oid4vciController,
+    RegistryController,
 ]

@@ -1,0 +1,41 @@
+"""`/{issuer}/offers`: officers make credential offers; wallets fetch by-reference offers (OID4VCI §4.1.3)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Response, get, post
+from litestar.params import FromPath, HeaderParameter, JSONBody
+
+from server.context import Context
+from server.http.metadata import known_issuer
+from server.services.offers import OfferRequest, create_offer, fetch_offer
+from server.services.operators import authorize
+
+Authorization = Annotated[str | None, HeaderParameter(name="Authorization")]
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class OfferController(Controller):
+    path = "/{issuer:str}/offers"
+
+    @post("/", status_code=201)
+    async def create(
+        self,
+        context: Context,
+        issuer: FromPath[str],
+        data: JSONBody[OfferRequest],
+        authorization: Authorization = None,
+    ) -> Response[dict[str, Any]]:
+        """Offer credentials to a citizen (officer of this issuer or admin); returns the link and tx_code."""
+        operator = await authorize(context, authorization, issuer=known_issuer(issuer))
+        return Response(
+            await create_offer(context, issuer, operator, data), status_code=201, headers=NO_STORE
+        )
+
+    @get("/{offer_id:str}")
+    async def fetch(
+        self, context: Context, issuer: FromPath[str], offer_id: FromPath[str]
+    ) -> Response[dict[str, Any]]:
+        """The offer object of a by-reference offer; it can be fetched once."""
+        return Response(await fetch_offer(context, known_issuer(issuer), offer_id), headers=NO_STORE)

@@ -1,0 +1,51 @@
+"""OpenID4VCI 1.0 endpoints of each issuer: token (§6), nonce (§7) and credential (§8)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, HeaderParameter
+
+from server.context import Context
+from server.http.metadata import known_issuer
+from server.services.issuance import issue_credentials
+from server.services.token import exchange_pre_authorized_code, issue_nonce
+
+Authorization = Annotated[str | None, HeaderParameter(name="Authorization")]
+ContentType = Annotated[str | None, HeaderParameter(name="Content-Type")]
+TokenForm = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class Oid4vciController(Controller):
+    path = "/{issuer:str}"
+
+    @post("/token", status_code=200)
+    async def token(
+        self, context: Context, issuer: FromPath[str], data: TokenForm, content_type: ContentType = None
+    ) -> Response[dict[str, Any]]:
+        """Pre-authorized code grant: code (+ tx_code) for a Bearer access token."""
+        body = await exchange_pre_authorized_code(context, known_issuer(issuer), content_type, data)
+        return Response(body, headers=NO_STORE)
+
+    @post("/nonce", status_code=200)
+    async def nonce(self, context: Context, issuer: FromPath[str]) -> Response[dict[str, str]]:
+        """A fresh c_nonce for key proofs."""
+        return Response(await issue_nonce(context, known_issuer(issuer)), headers=NO_STORE)
+
+    @post("/credential", status_code=200)
+    async def credential(
+        self,
+        context: Context,
+        issuer: FromPath[str],
+        request: Request[Any, Any, Any],
+        authorization: Authorization = None,
+    ) -> Response[dict[str, Any]]:
+        """Credentials for the keys proven in `proofs.jwt`, bound to them, one family per request."""
+        content_type, body = request.headers.get("content-type"), await request.body()
+        return Response(
+            await issue_credentials(context, known_issuer(issuer), authorization, content_type, body),
+            headers=NO_STORE,
+        )

@@ -1,0 +1,288 @@
+"""Credential endpoint (OpenID4VCI 1.0 §8): one SD-JWT VC per proven key, each with its own status entry."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable, Collection, Mapping
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any, NamedTuple
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.context import ServerContext
+from server.errors import (
+    HttpError,
+    InvalidCredentialRequestError,
+    InvalidNonceError,
+    InvalidProofError,
+    InvalidTokenError,
+    ServiceUnavailableError,
+    UnknownCredentialConfigurationError,
+    UnknownCredentialIdentifierError,
+)
+from server.services.offers import VIETNAM, hash_secret
+from server.services.proofs import ProvenKey, check_proofs
+from server.store import issuance as store
+from server.store.tokens import AccessGrant, consume_nonces, find_access_token
+from shared.credentials import VCT_BY_TYPE, parse_record
+from shared.encoding import b64url_encode, json_loads
+from shared.errors import CredentialError
+from shared.jose import PrivateKey
+from shared.sdjwt_vc import issue_credential
+
+JSON_MEDIA_TYPE = "application/json"
+ROUNDS_PER_LIST = 8
+"""Draws of fresh indices for a copy before its status list counts as full and the next one is opened."""
+MAX_NEW_LISTS = 4
+MAX_TOKEN_LENGTH = 256
+
+
+class CredentialRequestDeniedError(HttpError):
+    """§8.3.1.2: the request is well formed but cannot be granted (e.g. the registry record is gone)."""
+
+    error = "credential_request_denied"
+
+
+class InvalidEncryptionParametersError(HttpError):
+    """§8.3.1.2: this issuer does not encrypt credential responses."""
+
+    error = "invalid_encryption_parameters"
+
+
+class CredentialRequest(NamedTuple):
+    """A §8.2 request, checked for shape: what it asks for and its `jwt` proofs."""
+
+    credential_identifier: str | None
+    credential_configuration_id: str | None
+    proofs: list[str]
+
+
+class Copy(NamedTuple):
+    """One signed copy of a family and the status entry it names."""
+
+    list_id: int
+    idx: int
+    credential: str
+
+
+class Template(NamedTuple):
+    """What every copy of one family shares; only the holder key and the status entry differ."""
+
+    claims: Mapping[Any, Any]
+    key: PrivateKey
+    issuer_id: str
+    vct: str
+    issued_at: int
+    expires_at: int
+    status_uri: Callable[[int], str]
+
+    def sign(self, holder: ProvenKey, list_id: int, idx: int) -> Copy:
+        credential = issue_credential(
+            self.claims,
+            self.key,
+            issuer=self.issuer_id,
+            vct=self.vct,
+            holder_jwk=holder.key.jwk,
+            issued_at=self.issued_at,
+            expires_at=self.expires_at,
+            status={"status_list": {"idx": idx, "uri": self.status_uri(list_id)}},
+        )
+        return Copy(list_id, idx, credential)
+
+
+async def issue_credentials(
+    context: ServerContext, issuer: str, authorization: str | None, content_type: str | None, body: bytes
+) -> dict[str, Any]:
+    """Check token, request and proofs; issue one family of copies and use up the proofs' nonces."""
+    config, now = context.config, context.clock()
+    token_hash = _bearer_token_hash(authorization)
+    async with context.database.transaction() as connection:
+        grant = await find_access_token(connection, token_hash, issuer, now)
+        if grant is None:
+            raise InvalidTokenError("the access token is unknown, expired or for another issuer")
+        records = await store.find_records(connection, grant.citizen_id, grant.configuration_ids)
+        slot = await store.current_status_list(connection, issuer)
+    request = read_credential_request(content_type, body, batch_size=config.batch_size)
+    configuration_id = _requested_configuration(request, grant)
+    keys = check_proofs(request.proofs, audience=config.issuer_id(issuer), now=now, config=config)
+    template = _template(context, issuer, configuration_id, records.get(configuration_id), now)
+    fresh_list = slot is None
+    slot = slot or store.StatusListSlot(1, config.status_list_size)
+    indices = _draw(slot.size, len(keys), ())
+    drafts = [template.sign(holder, slot.list_id, idx) for holder, idx in zip(keys, indices, strict=True)]
+    family_id = secrets.token_hex(16)
+    async with context.database.transaction() as connection:
+        # Every proof's nonce is used up by the same transaction that records the issuance (§13.8).
+        nonce_hashes = {hash_secret(k.nonce) for k in keys}
+        if await consume_nonces(connection, nonce_hashes, issuer, now) != len(nonce_hashes):
+            raise InvalidNonceError("a proof's c_nonce is unknown, expired or used; fetch a new one")
+        if fresh_list:
+            await store.ensure_status_list(connection, issuer, slot.list_id, slot.size)
+        await store.insert_family(
+            connection,
+            family_id=family_id,
+            issuer=issuer,
+            citizen_id=grant.citizen_id,
+            configuration_id=configuration_id,
+            vct=template.vct,
+            now=now,
+        )
+        copies = await _place(
+            connection, issuer, family_id, slot, config.status_list_size, keys, drafts, template
+        )
+        await store.append_issue_events(
+            connection,
+            issuer=issuer,
+            family_id=family_id,
+            vct=template.vct,
+            kid=template.key.kid,
+            entries=[store.LogEntry(c.list_id, c.idx, _digest(c.credential)) for c in copies],
+            now=now,
+        )
+    return {"credentials": [{"credential": copy.credential} for copy in copies]}
+
+
+def read_credential_request(content_type: str | None, body: bytes, *, batch_size: int) -> CredentialRequest:
+    """Decode a §8.2 request strictly: shape errors are `invalid_credential_request`."""
+    if (content_type or "").split(";", 1)[0].strip().lower() != JSON_MEDIA_TYPE:
+        raise InvalidCredentialRequestError(f"the credential request must be {JSON_MEDIA_TYPE}")
+    try:
+        request = json_loads(body, what="credential request")
+    except CredentialError as exc:
+        raise InvalidCredentialRequestError(str(exc)) from exc
+    if not isinstance(request, dict):
+        raise InvalidCredentialRequestError("the credential request must be a JSON object")
+    if "proof" in request:
+        raise InvalidCredentialRequestError(
+            "the singular proof parameter is gone in OpenID4VCI 1.0: send proofs"
+        )
+    if "credential_response_encryption" in request:
+        raise InvalidEncryptionParametersError("this issuer does not encrypt credential responses")
+    identifier = request.get("credential_identifier")
+    configuration_id = request.get("credential_configuration_id")
+    if (identifier is None) == (configuration_id is None):
+        raise InvalidCredentialRequestError(
+            "send exactly one of credential_identifier and credential_configuration_id"
+        )
+    if not isinstance(identifier if identifier is not None else configuration_id, str):
+        raise InvalidCredentialRequestError(
+            "credential_identifier or credential_configuration_id must be a string"
+        )
+    proofs = request.get("proofs")
+    if proofs is None:
+        raise InvalidProofError("proofs are required: every credential is bound to a key")
+    if not isinstance(proofs, dict) or len(proofs) != 1:
+        raise InvalidCredentialRequestError("proofs must hold exactly one proof type")
+    if "jwt" not in proofs:
+        raise InvalidProofError("only the jwt proof type is supported")
+    jwts = proofs["jwt"]
+    if not isinstance(jwts, list) or not jwts or not all(isinstance(p, str) for p in jwts):
+        raise InvalidCredentialRequestError("proofs.jwt must be a non-empty array of JWTs")
+    if len(jwts) > batch_size:
+        raise InvalidCredentialRequestError(f"at most {batch_size} proofs per request (batch_size)")
+    return CredentialRequest(identifier, configuration_id, jwts)
+
+
+def _requested_configuration(request: CredentialRequest, grant: AccessGrant) -> str:
+    if request.credential_identifier is not None:
+        if request.credential_identifier not in grant.configuration_ids:
+            raise UnknownCredentialIdentifierError("this access token grants no such credential_identifier")
+        return request.credential_identifier
+    if request.credential_configuration_id not in grant.configuration_ids:
+        raise UnknownCredentialConfigurationError("this access token does not cover that configuration")
+    # §8.2: the token response carried credential_identifiers, so credential_configuration_id MUST NOT
+    # be used.
+    raise InvalidCredentialRequestError(
+        "the token response listed credential_identifiers: send credential_identifier"
+    )
+
+
+def _template(
+    context: ServerContext, issuer: str, configuration_id: str, record: Any, now: datetime
+) -> Template:
+    if record is None:
+        raise CredentialRequestDeniedError(
+            f"the registry no longer holds this citizen's {configuration_id} record"
+        )
+    vct = VCT_BY_TYPE[configuration_id]
+    try:
+        claims = parse_record(vct, record).to_claims(today=now.astimezone(VIETNAM).date())
+    except CredentialError as exc:
+        raise CredentialRequestDeniedError(f"the registry record cannot be issued: {exc}") from exc
+    # RFC 9901 §10.1, OID4VCI §15: an iat rounded to the day does not tell which request issued a copy.
+    issued_at = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    expires_at = issued_at + timedelta(days=context.config.credential_validity_days)
+    return Template(
+        claims=claims,
+        key=context.keys[issuer],
+        issuer_id=context.config.issuer_id(issuer),
+        vct=vct,
+        issued_at=int(issued_at.timestamp()),
+        expires_at=int(expires_at.timestamp()),
+        status_uri=partial(context.config.status_list_uri, issuer),
+    )
+
+
+async def _place(
+    connection: AsyncConnection,
+    issuer: str,
+    family_id: str,
+    slot: store.StatusListSlot,
+    new_list_size: int,
+    keys: list[ProvenKey],
+    drafts: list[Copy],
+    template: Template,
+) -> list[Copy]:
+    """Claim each draft's status entry; a taken index is drawn afresh (and its copy re-signed) until free.
+
+    After `ROUNDS_PER_LIST` draws the list counts as full and the rest go to a new list.
+    """
+    placed: dict[int, Copy] = {}
+    pending = dict(enumerate(drafts))
+    list_id, size = slot
+    rounds = opened = 0
+    while True:
+        indices = [c.idx for c in pending.values()]
+        free = await store.claim_status_entries(
+            connection, issuer=issuer, list_id=list_id, family_id=family_id, indices=indices
+        )
+        placed.update({n: c for n, c in pending.items() if c.idx in free})
+        pending = {n: c for n, c in pending.items() if c.idx not in free}
+        if not pending:
+            return [placed[n] for n in range(len(drafts))]
+        rounds += 1
+        taken = {c.idx for c in placed.values() if c.list_id == list_id}
+        if rounds == ROUNDS_PER_LIST or size - len(taken) < len(pending):
+            opened += 1
+            if opened > MAX_NEW_LISTS:
+                raise ServiceUnavailableError("no free status list entry; try again")
+            list_id, size, taken, rounds = list_id + 1, new_list_size, set(), 0
+            await store.ensure_status_list(connection, issuer, list_id, size)
+        indices = _draw(size, len(pending), taken)
+        pending = {n: template.sign(keys[n], list_id, idx) for n, idx in zip(pending, indices, strict=True)}
+
+
+def _draw(size: int, count: int, taken: Collection[int]) -> list[int]:
+    """``count`` distinct random indices below ``size``, none of them in ``taken``."""
+    if count > size - len(taken):
+        raise ServiceUnavailableError(f"a status list of {size} entries cannot hold {count} more")
+    chosen: set[int] = set()
+    while len(chosen) < count:
+        idx = secrets.randbelow(size)
+        if idx not in taken:
+            chosen.add(idx)
+    return list(chosen)
+
+
+def _bearer_token_hash(authorization: str | None) -> bytes:
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidTokenError("a Bearer access token from this issuer's token endpoint is required")
+    return hash_secret(token)
+
+
+def _digest(credential: str) -> str:
+    return b64url_encode(hashlib.sha256(credential.encode("ascii")).digest())

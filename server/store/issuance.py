@@ -1,0 +1,160 @@
+"""Issuance in the database: registry reads, credential families, status entries, the issuance log."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import Insert, Table, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.store.schema import (
+    citizens,
+    credential_families,
+    health_cards,
+    issuance_log,
+    social_books,
+    status_entries,
+    status_lists,
+)
+
+REGISTRY_TABLES: dict[str, Table] = {
+    "identity": citizens,
+    "health_insurance": health_cards,
+    "social_insurance": social_books,
+}
+"""Configuration id → the registry table holding its records (column ``record``)."""
+
+
+class StatusListSlot(NamedTuple):
+    """The list new status entries go to, and its size."""
+
+    list_id: int
+    size: int
+
+
+class LogEntry(NamedTuple):
+    """One issued copy, as the issuance log keeps it: nothing that names the citizen."""
+
+    list_id: int
+    idx: int
+    credential_hash: str
+
+
+async def registry_holdings(connection: AsyncConnection, citizen_id: str) -> frozenset[str] | None:
+    """The configurations the registries hold a record of for this citizen; None for an unknown citizen."""
+    found = set()
+    for configuration_id, table in REGISTRY_TABLES.items():
+        row = (
+            await connection.execute(select(table.c.citizen_id).where(table.c.citizen_id == citizen_id))
+        ).first()
+        if row is not None:
+            found.add(configuration_id)
+    return frozenset(found) if "identity" in found else None
+
+
+async def find_records(
+    connection: AsyncConnection, citizen_id: str, configuration_ids: Collection[str]
+) -> dict[str, Any]:
+    """The registry record (JSON) of each of these configurations that the citizen has."""
+    records = {}
+    for configuration_id in configuration_ids:
+        table = REGISTRY_TABLES[configuration_id]
+        row = (
+            await connection.execute(select(table.c.record).where(table.c.citizen_id == citizen_id))
+        ).first()
+        if row is not None:
+            records[configuration_id] = row.record
+    return records
+
+
+async def current_status_list(connection: AsyncConnection, issuer: str) -> StatusListSlot | None:
+    """The issuer's newest status list, if it has one."""
+    newest = select(func.max(status_lists.c.list_id)).where(status_lists.c.issuer == issuer).scalar_subquery()
+    row = (
+        await connection.execute(
+            select(status_lists.c.list_id, status_lists.c.size).where(
+                status_lists.c.issuer == issuer, status_lists.c.list_id == newest
+            )
+        )
+    ).first()
+    return None if row is None else StatusListSlot(int(row.list_id), int(row.size))
+
+
+async def ensure_status_list(connection: AsyncConnection, issuer: str, list_id: int, size: int) -> None:
+    """Create the list unless it exists (another request may just have made it)."""
+    await connection.execute(
+        _insert_or_ignore(connection, status_lists).values(
+            issuer=issuer, list_id=list_id, size=size, version=0
+        )
+    )
+
+
+async def insert_family(
+    connection: AsyncConnection,
+    *,
+    family_id: str,
+    issuer: str,
+    citizen_id: str,
+    configuration_id: str,
+    vct: str,
+    now: datetime,
+) -> None:
+    await connection.execute(
+        insert(credential_families).values(
+            id=family_id,
+            issuer=issuer,
+            citizen_id=citizen_id,
+            configuration_id=configuration_id,
+            vct=vct,
+            status=0,
+            issued_at=now,
+        )
+    )
+
+
+async def claim_status_entries(
+    connection: AsyncConnection, *, issuer: str, list_id: int, family_id: str, indices: Collection[int]
+) -> set[int]:
+    """Insert an entry per index in one statement; the indices that were free (taken ones are skipped)."""
+    rows = [{"issuer": issuer, "list_id": list_id, "idx": idx, "family_id": family_id} for idx in indices]
+    result = await connection.execute(
+        _insert_or_ignore(connection, status_entries).values(rows).returning(status_entries.c.idx)
+    )
+    return {int(idx) for idx in result.scalars()}
+
+
+async def append_issue_events(
+    connection: AsyncConnection,
+    *,
+    issuer: str,
+    family_id: str,
+    vct: str,
+    kid: str | None,
+    entries: Sequence[LogEntry],
+    now: datetime,
+) -> None:
+    """One ``issue`` row per copy: issuer, family, vct, signing key, status entry and credential digest."""
+    rows = [
+        {
+            "event": "issue",
+            "issuer": issuer,
+            "family_id": family_id,
+            "vct": vct,
+            "kid": kid,
+            "list_id": entry.list_id,
+            "idx": entry.idx,
+            "credential_hash": entry.credential_hash,
+            "at": now,
+        }
+        for entry in entries
+    ]
+    await connection.execute(insert(issuance_log), rows)
+
+
+def _insert_or_ignore(connection: AsyncConnection, table: Table) -> Insert:
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()

@@ -1,0 +1,82 @@
+"""Access tokens and c_nonces in the database, stored only as SHA-256 hashes."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.store.schema import access_tokens, nonces
+
+
+class AccessGrant(NamedTuple):
+    """What a live access token lets its bearer obtain."""
+
+    citizen_id: str
+    configuration_ids: list[str]
+
+
+async def insert_access_token(
+    connection: AsyncConnection,
+    *,
+    token_hash: bytes,
+    offer_id: str,
+    issuer: str,
+    citizen_id: str,
+    configuration_ids: list[str],
+    expires_at: datetime,
+) -> None:
+    await connection.execute(
+        insert(access_tokens).values(
+            token_hash=token_hash,
+            offer_id=offer_id,
+            issuer=issuer,
+            citizen_id=citizen_id,
+            configuration_ids=configuration_ids,
+            expires_at=expires_at,
+        )
+    )
+
+
+async def find_access_token(
+    connection: AsyncConnection, token_hash: bytes, issuer: str, now: datetime
+) -> AccessGrant | None:
+    """The grant of an unexpired token issued by ``issuer``."""
+    row = (
+        await connection.execute(
+            select(access_tokens.c.citizen_id, access_tokens.c.configuration_ids).where(
+                access_tokens.c.token_hash == token_hash,
+                access_tokens.c.issuer == issuer,
+                access_tokens.c.expires_at > now,
+            )
+        )
+    ).first()
+    return None if row is None else AccessGrant(str(row.citizen_id), list(row.configuration_ids))
+
+
+async def insert_nonce(
+    connection: AsyncConnection, nonce_hash: bytes, issuer: str, expires_at: datetime
+) -> None:
+    await connection.execute(
+        insert(nonces).values(nonce_hash=nonce_hash, issuer=issuer, expires_at=expires_at)
+    )
+
+
+async def consume_nonces(
+    connection: AsyncConnection, nonce_hashes: Collection[bytes], issuer: str, now: datetime
+) -> int:
+    """Mark these live, unused nonces of ``issuer`` used; how many were (all of them, or the caller fails)."""
+    result = await connection.execute(
+        update(nonces)
+        .where(
+            nonces.c.nonce_hash.in_(list(nonce_hashes)),
+            nonces.c.issuer == issuer,
+            nonces.c.used_at.is_(None),
+            nonces.c.expires_at > now,
+        )
+        .values(used_at=now)
+    )
+    return int(result.rowcount)
