@@ -40,8 +40,8 @@ class ServerConfig(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def database(self) -> str:
-        """The SQLAlchemy async URL; SQLite in the data directory unless configured."""
-        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'cancuoc.db'}"
+        """The SQLAlchemy URL; SQLite in the data directory unless configured."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'cancuoc.db'}"
 
     @property
     def key_directory(self) -> Path:

@@ -34,7 +34,7 @@ def _postgres_admin(statement: str) -> None:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database: a SQLite file, or a throw-away PostgreSQL database."""
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'cancuoc.db'}"
+        yield f"sqlite:///{tmp_path / 'cancuoc.db'}"
         return
     name = f"cancuoc_test_{secrets.token_hex(6)}"
     try:

@@ -9,8 +9,6 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, NamedTuple
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from server.context import ServerContext
 from server.errors import (
     HttpError,
@@ -25,6 +23,7 @@ from server.errors import (
 from server.services.offers import VIETNAM, hash_secret
 from server.services.proofs import ProvenKey, check_proofs
 from server.store import issuance as store
+from server.store.database import Connection
 from server.store.tokens import AccessGrant, consume_nonces, find_access_token
 from shared.credentials import VCT_BY_TYPE, parse_record
 from shared.encoding import b64url_encode, json_loads
@@ -226,7 +225,7 @@ def _template(
 
 
 async def _place(
-    connection: AsyncConnection,
+    connection: Connection,
     issuer: str,
     family_id: str,
     slot: store.StatusListSlot,

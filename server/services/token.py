@@ -8,11 +8,10 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from server.context import ServerContext
 from server.errors import HttpError, InvalidGrantError
 from server.services.offers import hash_secret, hash_tx_code
+from server.store.database import Connection
 from server.store.offers import OfferGrant, count_failed_attempt, redeem_offer
 from server.store.tokens import insert_access_token, insert_nonce
 from shared.encoding import json_loads
@@ -84,7 +83,7 @@ async def issue_nonce(context: ServerContext, issuer: str) -> dict[str, str]:
 
 async def _redeem(
     context: ServerContext,
-    connection: AsyncConnection,
+    connection: Connection,
     issuer: str,
     code: str,
     tx_code: str | None,

@@ -1,20 +1,56 @@
-"""The one connection to the database: an async SQLAlchemy engine for SQLite (embedded) or PostgreSQL."""
+"""The one connection to the database: SQLite (embedded default) or PostgreSQL, through SQLAlchemy Core.
+
+PostgreSQL runs on the async engine (asyncpg). SQLite runs on SQLAlchemy's synchronous pysqlite engine,
+called directly on the event loop: a statement costs microseconds there, against about half a
+millisecond through aiosqlite's thread hop, and a transaction that never yields cannot interleave with
+another coroutine of the same worker. Writers take the lock up front (BEGIN IMMEDIATE) so that two
+workers wait for each other (busy timeout) instead of failing on a lock upgrade.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import Engine, Table, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection as SyncConnection
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+T = TypeVar("T")
 
 
 class DatabaseUnavailableError(Exception):
     """The database cannot be reached; requests get 503 until it returns."""
+
+
+class Connection(Protocol):
+    """What store functions use: ``await connection.execute(statement[, parameters])`` and its dialect."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    async def execute(self, statement: Any, parameters: Any = None, /) -> Any: ...
+
+
+class _SqliteConnection:
+    """A synchronous SQLAlchemy connection behind the same awaitable `execute` as the async one."""
+
+    __slots__ = ("_connection",)
+
+    def __init__(self, connection: SyncConnection) -> None:
+        self._connection = connection
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._connection.dialect
+
+    async def execute(self, statement: Any, parameters: Any = None, /) -> Any:
+        return self._connection.execute(statement, parameters)
 
 
 class Database:
@@ -23,35 +59,64 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        options: dict[str, Any] = {"pool_pre_ping": True}
+        self._sqlite: Engine | None = None
+        self._async: AsyncEngine | None = None
         if self.is_sqlite:
-            options = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
-        self.engine: AsyncEngine = create_async_engine(url, **options)
-        if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            self._sqlite = create_engine(
+                url.replace("+aiosqlite", "", 1),
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "isolation_level": None},
+            )
+            event.listen(self._sqlite, "connect", _sqlite_pragmas)
+            event.listen(self._sqlite, "begin", _begin_immediate)
+        else:
+            self._async = create_async_engine(url, pool_pre_ping=True)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         """A connection inside BEGIN … COMMIT (rolled back on error)."""
         try:
-            async with self.engine.begin() as connection:
-                yield connection
+            if self._sqlite is not None:
+                with self._sqlite.begin() as connection:
+                    yield _SqliteConnection(connection)
+            else:
+                assert self._async is not None  # noqa: S101 - one of the two engines always exists
+                async with self._async.begin() as async_connection:
+                    yield async_connection
         except (OperationalError, DBAPIError) as exc:
             if _is_unreachable(exc):
                 raise DatabaseUnavailableError(str(exc.orig)) from exc
             raise
 
+    async def run_sync(self, function: Callable[[SyncConnection], T]) -> T:
+        """Run ``function`` on a synchronous connection inside a transaction (Alembic needs one)."""
+        if self._sqlite is not None:
+            with self._sqlite.begin() as connection:
+                return function(connection)
+        assert self._async is not None  # noqa: S101
+        async with self._async.begin() as async_connection:
+            return await async_connection.run_sync(function)
+
     async def ping(self) -> bool:
         """True when a trivial query succeeds."""
         try:
-            async with self.engine.connect() as connection:
+            async with self.transaction() as connection:
                 await connection.execute(text("SELECT 1"))
-        except (OSError, OperationalError, DBAPIError):
+        except (OSError, OperationalError, DBAPIError, DatabaseUnavailableError):
             return False
         return True
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        if self._sqlite is not None:
+            self._sqlite.dispose()
+        if self._async is not None:
+            await self._async.dispose()
+
+
+def insert_or_ignore(connection: Connection, table: Table) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` in the connection's dialect (a taken key is skipped, not fatal)."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
@@ -62,6 +127,10 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+def _begin_immediate(connection: SyncConnection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _is_unreachable(exc: DBAPIError) -> bool:

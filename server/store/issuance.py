@@ -6,10 +6,9 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Insert, Table, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Table, func, insert, select
 
+from server.store.database import Connection, insert_or_ignore
 from server.store.schema import (
     citizens,
     credential_families,
@@ -43,7 +42,7 @@ class LogEntry(NamedTuple):
     credential_hash: str
 
 
-async def registry_holdings(connection: AsyncConnection, citizen_id: str) -> frozenset[str] | None:
+async def registry_holdings(connection: Connection, citizen_id: str) -> frozenset[str] | None:
     """The configurations the registries hold a record of for this citizen; None for an unknown citizen."""
     found = set()
     for configuration_id, table in REGISTRY_TABLES.items():
@@ -56,7 +55,7 @@ async def registry_holdings(connection: AsyncConnection, citizen_id: str) -> fro
 
 
 async def find_records(
-    connection: AsyncConnection, citizen_id: str, configuration_ids: Collection[str]
+    connection: Connection, citizen_id: str, configuration_ids: Collection[str]
 ) -> dict[str, Any]:
     """The registry record (JSON) of each of these configurations that the citizen has."""
     records = {}
@@ -70,7 +69,7 @@ async def find_records(
     return records
 
 
-async def current_status_list(connection: AsyncConnection, issuer: str) -> StatusListSlot | None:
+async def current_status_list(connection: Connection, issuer: str) -> StatusListSlot | None:
     """The issuer's newest status list, if it has one."""
     newest = select(func.max(status_lists.c.list_id)).where(status_lists.c.issuer == issuer).scalar_subquery()
     row = (
@@ -83,17 +82,17 @@ async def current_status_list(connection: AsyncConnection, issuer: str) -> Statu
     return None if row is None else StatusListSlot(int(row.list_id), int(row.size))
 
 
-async def ensure_status_list(connection: AsyncConnection, issuer: str, list_id: int, size: int) -> None:
+async def ensure_status_list(connection: Connection, issuer: str, list_id: int, size: int) -> None:
     """Create the list unless it exists (another request may just have made it)."""
     await connection.execute(
-        _insert_or_ignore(connection, status_lists).values(
+        insert_or_ignore(connection, status_lists).values(
             issuer=issuer, list_id=list_id, size=size, version=0
         )
     )
 
 
 async def insert_family(
-    connection: AsyncConnection,
+    connection: Connection,
     *,
     family_id: str,
     issuer: str,
@@ -116,18 +115,18 @@ async def insert_family(
 
 
 async def claim_status_entries(
-    connection: AsyncConnection, *, issuer: str, list_id: int, family_id: str, indices: Collection[int]
+    connection: Connection, *, issuer: str, list_id: int, family_id: str, indices: Collection[int]
 ) -> set[int]:
     """Insert an entry per index in one statement; the indices that were free (taken ones are skipped)."""
     rows = [{"issuer": issuer, "list_id": list_id, "idx": idx, "family_id": family_id} for idx in indices]
     result = await connection.execute(
-        _insert_or_ignore(connection, status_entries).values(rows).returning(status_entries.c.idx)
+        insert_or_ignore(connection, status_entries).values(rows).returning(status_entries.c.idx)
     )
     return {int(idx) for idx in result.scalars()}
 
 
 async def append_issue_events(
-    connection: AsyncConnection,
+    connection: Connection,
     *,
     issuer: str,
     family_id: str,
@@ -152,9 +151,3 @@ async def append_issue_events(
         for entry in entries
     ]
     await connection.execute(insert(issuance_log), rows)
-
-
-def _insert_or_ignore(connection: AsyncConnection, table: Table) -> Insert:
-    if connection.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    return sqlite.insert(table).on_conflict_do_nothing()

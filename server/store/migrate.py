@@ -28,5 +28,4 @@ async def upgrade(database: Database) -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
-    async with database.engine.begin() as connection:
-        await connection.run_sync(run)
+    await database.run_sync(run)

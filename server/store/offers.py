@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import insert, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.store.database import Connection
 from server.store.schema import offers, outbox
 
 
@@ -21,7 +21,7 @@ class OfferGrant(NamedTuple):
 
 
 async def insert_offer(
-    connection: AsyncConnection,
+    connection: Connection,
     *,
     offer_id: str,
     issuer: str,
@@ -52,7 +52,7 @@ async def insert_offer(
 
 
 async def insert_outbox_message(
-    connection: AsyncConnection, *, offer_id: str, citizen_id: str, channel: str, message: str, now: datetime
+    connection: Connection, *, offer_id: str, citizen_id: str, channel: str, message: str, now: datetime
 ) -> None:
     await connection.execute(
         insert(outbox).values(
@@ -62,7 +62,7 @@ async def insert_outbox_message(
 
 
 async def mark_offer_fetched(
-    connection: AsyncConnection, *, offer_id: str, issuer: str, code_hash: bytes, now: datetime
+    connection: Connection, *, offer_id: str, issuer: str, code_hash: bytes, now: datetime
 ) -> list[str] | None:
     """Hand out a by-reference offer once: set its code and ``fetched_at``; its configurations, or None.
 
@@ -85,7 +85,7 @@ async def mark_offer_fetched(
 
 
 async def redeem_offer(
-    connection: AsyncConnection, *, code_hash: bytes, issuer: str, now: datetime, max_attempts: int
+    connection: Connection, *, code_hash: bytes, issuer: str, now: datetime, max_attempts: int
 ) -> OfferGrant | None:
     """Mark the live offer with this code redeemed and return it; None when unknown, used, expired or dead.
 
@@ -111,7 +111,7 @@ async def redeem_offer(
     return OfferGrant(str(row.id), str(row.citizen_id), list(row.configuration_ids), tx_code_hash)
 
 
-async def count_failed_attempt(connection: AsyncConnection, offer_id: str) -> None:
+async def count_failed_attempt(connection: Connection, offer_id: str) -> None:
     """Undo a redemption that gave a wrong tx_code and count the attempt (in the same transaction)."""
     await connection.execute(
         update(offers)

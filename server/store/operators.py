@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.store.database import Connection
 from server.store.schema import operators
 
 
 async def insert_operator(
-    connection: AsyncConnection, *, name: str, role: str, token_hash: bytes, now: datetime
+    connection: Connection, *, name: str, role: str, token_hash: bytes, now: datetime
 ) -> int:
     result = await connection.execute(
         insert(operators)
@@ -21,7 +21,7 @@ async def insert_operator(
     return int(result.scalar_one())
 
 
-async def find_operator(connection: AsyncConnection, token_hash: bytes) -> tuple[int, str, str] | None:
+async def find_operator(connection: Connection, token_hash: bytes) -> tuple[int, str, str] | None:
     """(id, name, role) of the enabled operator with this token hash."""
     row = (
         await connection.execute(

@@ -12,8 +12,8 @@ from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import Table, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.store.database import Connection
 from server.store.schema import citizens, health_cards, social_books
 
 RECORD_TABLES: Mapping[str, Table] = MappingProxyType(
@@ -28,7 +28,7 @@ Entry = Mapping[str, Mapping[str, Any]]
 """One citizen's records by configuration id; ``identity`` is always present."""
 
 
-async def insert_records(connection: AsyncConnection, entries: Sequence[Entry], *, now: datetime) -> None:
+async def insert_records(connection: Connection, entries: Sequence[Entry], *, now: datetime) -> None:
     """Insert citizens and their VSS records with one multi-row statement per table."""
     for kind, table in RECORD_TABLES.items():
         rows = [
@@ -43,7 +43,7 @@ async def insert_records(connection: AsyncConnection, entries: Sequence[Entry], 
             await connection.execute(insert(table), rows)
 
 
-async def existing_citizen_ids(connection: AsyncConnection, citizen_ids: Collection[str]) -> set[str]:
+async def existing_citizen_ids(connection: Connection, citizen_ids: Collection[str]) -> set[str]:
     """Those of ``citizen_ids`` already in the population registry."""
     wanted, found = list(citizen_ids), set[str]()
     for start in range(0, len(wanted), LOOKUP_CHUNK):
@@ -55,7 +55,7 @@ async def existing_citizen_ids(connection: AsyncConnection, citizen_ids: Collect
     return found
 
 
-async def find_record(connection: AsyncConnection, kind: str, citizen_id: str) -> dict[str, Any] | None:
+async def find_record(connection: Connection, kind: str, citizen_id: str) -> dict[str, Any] | None:
     """The stored record of configuration ``kind`` of ``citizen_id`` (``shared.credentials`` parses it)."""
     table = RECORD_TABLES[kind]
     result = await connection.execute(select(table.c.record).where(table.c.citizen_id == citizen_id))
@@ -64,14 +64,14 @@ async def find_record(connection: AsyncConnection, kind: str, citizen_id: str) -
 
 
 async def find_records(
-    connection: AsyncConnection, citizen_id: str, kinds: Collection[str] = tuple(RECORD_TABLES)
+    connection: Connection, citizen_id: str, kinds: Collection[str] = tuple(RECORD_TABLES)
 ) -> dict[str, dict[str, Any]]:
     """The stored records of ``kinds`` that exist for ``citizen_id``, by configuration id."""
     records = {kind: await find_record(connection, kind, citizen_id) for kind in kinds}
     return {kind: record for kind, record in records.items() if record is not None}
 
 
-async def count_records(connection: AsyncConnection) -> dict[str, int]:
+async def count_records(connection: Connection) -> dict[str, int]:
     """Rows per registry table, by configuration id."""
     counts = {}
     for kind, table in RECORD_TABLES.items():

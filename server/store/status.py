@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, overload
+from typing import NamedTuple, overload
 
-from sqlalchemy import Insert, exists, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import exists, insert, select, update
 
+from server.store.database import Connection, insert_or_ignore
 from server.store.schema import citizens, credential_families, issuance_log, status_entries, status_lists
 
 REVOKED = 1
@@ -32,7 +31,7 @@ class FamilyRow(NamedTuple):
     status_changed_at: datetime | None
 
 
-async def find_status_list(connection: AsyncConnection, issuer: str, list_id: int) -> StatusListRow | None:
+async def find_status_list(connection: Connection, issuer: str, list_id: int) -> StatusListRow | None:
     row = (
         await connection.execute(
             select(
@@ -51,13 +50,13 @@ async def find_status_list(connection: AsyncConnection, issuer: str, list_id: in
     )
 
 
-async def create_status_list(connection: AsyncConnection, issuer: str, list_id: int, size: int) -> None:
+async def create_status_list(connection: Connection, issuer: str, list_id: int, size: int) -> None:
     """Create an empty list unless another request just did."""
-    statement = _insert_or_ignore(connection, status_lists)
+    statement = insert_or_ignore(connection, status_lists)
     await connection.execute(statement.values(issuer=issuer, list_id=list_id, size=size, version=0))
 
 
-async def non_valid_entries(connection: AsyncConnection, issuer: str, list_id: int) -> list[tuple[int, int]]:
+async def non_valid_entries(connection: Connection, issuer: str, list_id: int) -> list[tuple[int, int]]:
     """(idx, status) of every entry of the list whose family is not valid; the rest read as 0."""
     rows = await connection.execute(
         select(status_entries.c.idx, credential_families.c.status)
@@ -72,7 +71,7 @@ async def non_valid_entries(connection: AsyncConnection, issuer: str, list_id: i
 
 
 async def save_status_list_token(
-    connection: AsyncConnection, issuer: str, list_id: int, *, token: str, version: int, expires_at: datetime
+    connection: Connection, issuer: str, list_id: int, *, token: str, version: int, expires_at: datetime
 ) -> None:
     """Cache a signed token, unless a token of a newer list version is cached already."""
     await connection.execute(
@@ -86,13 +85,13 @@ async def save_status_list_token(
     )
 
 
-async def citizen_exists(connection: AsyncConnection, citizen_id: str) -> bool:
+async def citizen_exists(connection: Connection, citizen_id: str) -> bool:
     found = await connection.execute(select(citizens.c.citizen_id).where(citizens.c.citizen_id == citizen_id))
     return found.first() is not None
 
 
 async def find_families(
-    connection: AsyncConnection,
+    connection: Connection,
     issuer: str,
     *,
     family_id: str | None = None,
@@ -121,7 +120,7 @@ async def find_families(
 
 
 async def change_family_status(
-    connection: AsyncConnection,
+    connection: Connection,
     issuer: str,
     status: int,
     now: datetime,
@@ -151,7 +150,7 @@ async def change_family_status(
     return [(str(row.id), str(row.vct)) for row in result]
 
 
-async def bump_list_versions(connection: AsyncConnection, family_ids: Collection[str]) -> None:
+async def bump_list_versions(connection: Connection, family_ids: Collection[str]) -> None:
     """Mark every list holding an entry of these families as changed, so its token is signed anew."""
     holds_entry = exists().where(
         status_entries.c.issuer == status_lists.c.issuer,
@@ -164,17 +163,11 @@ async def bump_list_versions(connection: AsyncConnection, family_ids: Collection
 
 
 async def append_status_events(
-    connection: AsyncConnection, event: str, issuer: str, families: Sequence[tuple[str, str]], now: datetime
+    connection: Connection, event: str, issuer: str, families: Sequence[tuple[str, str]], now: datetime
 ) -> None:
     """One issuance-log row per family: event, issuer, family id, vct and time; nothing personal."""
     rows = [{"event": event, "issuer": issuer, "family_id": f, "vct": vct, "at": now} for f, vct in families]
     await connection.execute(insert(issuance_log), rows)
-
-
-def _insert_or_ignore(connection: AsyncConnection, table: Any) -> Insert:
-    if connection.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    return sqlite.insert(table).on_conflict_do_nothing()
 
 
 @overload

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.store.database import Connection
 from server.store.schema import access_tokens, nonces
 
 
@@ -20,7 +20,7 @@ class AccessGrant(NamedTuple):
 
 
 async def insert_access_token(
-    connection: AsyncConnection,
+    connection: Connection,
     *,
     token_hash: bytes,
     offer_id: str,
@@ -42,7 +42,7 @@ async def insert_access_token(
 
 
 async def find_access_token(
-    connection: AsyncConnection, token_hash: bytes, issuer: str, now: datetime
+    connection: Connection, token_hash: bytes, issuer: str, now: datetime
 ) -> AccessGrant | None:
     """The grant of an unexpired token issued by ``issuer``."""
     row = (
@@ -57,16 +57,14 @@ async def find_access_token(
     return None if row is None else AccessGrant(str(row.citizen_id), list(row.configuration_ids))
 
 
-async def insert_nonce(
-    connection: AsyncConnection, nonce_hash: bytes, issuer: str, expires_at: datetime
-) -> None:
+async def insert_nonce(connection: Connection, nonce_hash: bytes, issuer: str, expires_at: datetime) -> None:
     await connection.execute(
         insert(nonces).values(nonce_hash=nonce_hash, issuer=issuer, expires_at=expires_at)
     )
 
 
 async def consume_nonces(
-    connection: AsyncConnection, nonce_hashes: Collection[bytes], issuer: str, now: datetime
+    connection: Connection, nonce_hashes: Collection[bytes], issuer: str, now: datetime
 ) -> int:
     """Mark these live, unused nonces of ``issuer`` used; how many were (all of them, or the caller fails)."""
     result = await connection.execute(
