@@ -88,16 +88,15 @@ def add_family(
 
 
 def run_on(database_url: str, action: Callable[[Connection], T]) -> T:
-    """Run ``action`` in one committed transaction on the database at ``database_url`` (async driver)."""
-    from sqlalchemy.ext.asyncio import create_async_engine
+    """Run ``action`` in one committed transaction on the database at ``database_url``."""
+    from server.store.database import Database
 
     async def run() -> T:
-        engine = create_async_engine(database_url)
+        database = Database(database_url)
         try:
-            async with engine.begin() as connection:
-                return await connection.run_sync(action)
+            return await database.run_sync(action)
         finally:
-            await engine.dispose()
+            await database.close()
 
     return asyncio.run(run())
 
