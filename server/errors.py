@@ -60,6 +60,30 @@ class InvalidNonceError(HttpError):
     error = "invalid_nonce"
 
 
+class CredentialRequestDeniedError(HttpError):
+    """§8.3.1.2: the request is well formed but cannot be granted (e.g. the registry record is gone)."""
+
+    error = "credential_request_denied"
+
+
+class InvalidEncryptionParametersError(HttpError):
+    """§8.3.1.2: this issuer does not encrypt credential responses."""
+
+    error = "invalid_encryption_parameters"
+
+
+class UnsupportedGrantTypeError(HttpError):
+    """RFC 6749 §5.2."""
+
+    error = "unsupported_grant_type"
+
+
+class InvalidAuthorizationDetailsError(HttpError):
+    """RFC 9396 §6.2: authorization details outside what the offer granted."""
+
+    error = "invalid_authorization_details"
+
+
 class InvalidTokenError(HttpError):
     status = 401
     error = "invalid_token"

@@ -11,8 +11,9 @@ from typing import Any, NamedTuple
 
 from server.context import ServerContext
 from server.errors import (
-    HttpError,
+    CredentialRequestDeniedError,
     InvalidCredentialRequestError,
+    InvalidEncryptionParametersError,
     InvalidNonceError,
     InvalidProofError,
     InvalidTokenError,
@@ -24,6 +25,7 @@ from server.services.offers import VIETNAM, hash_secret
 from server.services.proofs import ProvenKey, check_proofs
 from server.store import issuance as store
 from server.store.database import Connection
+from server.store.registry import find_records
 from server.store.tokens import AccessGrant, consume_nonces, find_access_token
 from shared.credentials import VCT_BY_TYPE, parse_record
 from shared.encoding import b64url_encode, json_loads
@@ -36,18 +38,6 @@ ROUNDS_PER_LIST = 8
 """Draws of fresh indices for a copy before its status list counts as full and the next one is opened."""
 MAX_NEW_LISTS = 4
 MAX_TOKEN_LENGTH = 256
-
-
-class CredentialRequestDeniedError(HttpError):
-    """§8.3.1.2: the request is well formed but cannot be granted (e.g. the registry record is gone)."""
-
-    error = "credential_request_denied"
-
-
-class InvalidEncryptionParametersError(HttpError):
-    """§8.3.1.2: this issuer does not encrypt credential responses."""
-
-    error = "invalid_encryption_parameters"
 
 
 class CredentialRequest(NamedTuple):
@@ -101,7 +91,7 @@ async def issue_credentials(
         grant = await find_access_token(connection, token_hash, issuer, now)
         if grant is None:
             raise InvalidTokenError("the access token is unknown, expired or for another issuer")
-        records = await store.find_records(connection, grant.citizen_id, grant.configuration_ids)
+        records = await find_records(connection, grant.citizen_id, grant.configuration_ids)
         slot = await store.current_status_list(connection, issuer)
     request = read_credential_request(content_type, body, batch_size=config.batch_size)
     configuration_id = _requested_configuration(request, grant)

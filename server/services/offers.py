@@ -15,8 +15,8 @@ from server.context import ServerContext
 from server.errors import HttpError, NotFoundError, UnknownCredentialConfigurationError
 from server.services.catalog import CONFIGURATIONS_BY_ISSUER, CREDENTIAL_NAMES, ISSUER_NAMES
 from server.services.operators import Operator
-from server.store.issuance import registry_holdings
 from server.store.offers import insert_offer, insert_outbox_message, mark_offer_fetched
+from server.store.registry import registry_holdings
 from shared.encoding import json_dumps
 from shared.oid4vci import OFFER_SCHEME, PRE_AUTHORIZED_GRANT
 

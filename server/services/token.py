@@ -9,7 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 from server.context import ServerContext
-from server.errors import HttpError, InvalidGrantError
+from server.errors import (
+    HttpError,
+    InvalidAuthorizationDetailsError,
+    InvalidGrantError,
+    UnsupportedGrantTypeError,
+)
 from server.services.offers import hash_secret, hash_tx_code
 from server.store.database import Connection
 from server.store.offers import OfferGrant, count_failed_attempt, redeem_offer
@@ -21,18 +26,6 @@ from shared.oid4vci import PRE_AUTHORIZED_GRANT
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 MAX_CODE_LENGTH = 256
 CREDENTIAL_DETAIL_TYPE = "openid_credential"
-
-
-class UnsupportedGrantTypeError(HttpError):
-    """RFC 6749 §5.2."""
-
-    error = "unsupported_grant_type"
-
-
-class InvalidAuthorizationDetailsError(HttpError):
-    """RFC 9396 §6.2: authorization details outside what the offer granted."""
-
-    error = "invalid_authorization_details"
 
 
 async def exchange_pre_authorized_code(

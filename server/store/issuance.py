@@ -4,27 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import func, insert, select
 
 from server.store.database import Connection, insert_or_ignore
 from server.store.schema import (
-    citizens,
     credential_families,
-    health_cards,
     issuance_log,
-    social_books,
     status_entries,
     status_lists,
 )
-
-REGISTRY_TABLES: dict[str, Table] = {
-    "identity": citizens,
-    "health_insurance": health_cards,
-    "social_insurance": social_books,
-}
-"""Configuration id → the registry table holding its records (column ``record``)."""
 
 
 class StatusListSlot(NamedTuple):
@@ -40,33 +30,6 @@ class LogEntry(NamedTuple):
     list_id: int
     idx: int
     credential_hash: str
-
-
-async def registry_holdings(connection: Connection, citizen_id: str) -> frozenset[str] | None:
-    """The configurations the registries hold a record of for this citizen; None for an unknown citizen."""
-    found = set()
-    for configuration_id, table in REGISTRY_TABLES.items():
-        row = (
-            await connection.execute(select(table.c.citizen_id).where(table.c.citizen_id == citizen_id))
-        ).first()
-        if row is not None:
-            found.add(configuration_id)
-    return frozenset(found) if "identity" in found else None
-
-
-async def find_records(
-    connection: Connection, citizen_id: str, configuration_ids: Collection[str]
-) -> dict[str, Any]:
-    """The registry record (JSON) of each of these configurations that the citizen has."""
-    records = {}
-    for configuration_id in configuration_ids:
-        table = REGISTRY_TABLES[configuration_id]
-        row = (
-            await connection.execute(select(table.c.record).where(table.c.citizen_id == citizen_id))
-        ).first()
-        if row is not None:
-            records[configuration_id] = row.record
-    return records
 
 
 async def current_status_list(connection: Connection, issuer: str) -> StatusListSlot | None:

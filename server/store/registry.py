@@ -71,6 +71,18 @@ async def find_records(
     return {kind: record for kind, record in records.items() if record is not None}
 
 
+async def registry_holdings(connection: Connection, citizen_id: str) -> frozenset[str] | None:
+    """The configurations the registries hold a record of for this citizen; None for an unknown citizen."""
+    found = set()
+    for kind, table in RECORD_TABLES.items():
+        row = (
+            await connection.execute(select(table.c.citizen_id).where(table.c.citizen_id == citizen_id))
+        ).first()
+        if row is not None:
+            found.add(kind)
+    return frozenset(found) if "identity" in found else None
+
+
 async def count_records(connection: Connection) -> dict[str, int]:
     """Rows per registry table, by configuration id."""
     counts = {}
