@@ -6,11 +6,11 @@ import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from server.commands import DatabaseUrl, DataDir
 from server.commands.operators import operator_app
 from server.commands.registry import import_records, seed
 from server.config import ENV_PREFIX, ISSUERS, ConfigError, ServerConfig, load_config
@@ -31,16 +31,6 @@ app.add_typer(operator_app, name="operator")
 app.command("seed")(seed)
 app.command("import")(import_records)
 
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir", envvar="CANCUOC_DATA_DIR", help="Holds the SQLite database and generated keys."
-    ),
-]
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", envvar="CANCUOC_DATABASE_URL", help="SQLAlchemy URL (default: SQLite)."),
-]
 PublicUrl = Annotated[
     str | None,
     typer.Option("--public-url", envvar="CANCUOC_PUBLIC_URL", help="Base of the issuer identifiers."),

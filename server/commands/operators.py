@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from server.commands import DatabaseUrl, DataDir
 from server.services.operators import ROLES
 
 operator_app = typer.Typer(help="Operator accounts (bearer tokens with a role).", no_args_is_help=True)
@@ -17,8 +18,8 @@ operator_app = typer.Typer(help="Operator accounts (bearer tokens with a role)."
 def create(
     role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
     name: Annotated[str, typer.Option(help="Who holds the token, e.g. 'Officer Lê Văn Tám, C06 Hà Nội'.")],
-    data_dir: Annotated[str | None, typer.Option("--data-dir", envvar="CANCUOC_DATA_DIR")] = None,
-    database_url: Annotated[str | None, typer.Option("--database-url", envvar="CANCUOC_DATABASE_URL")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
     as_json: Annotated[bool, typer.Option("--json", help='Print {"token": ...}.')] = False,
 ) -> None:
     """Create an operator; the token is printed once and only its hash is stored.

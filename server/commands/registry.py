@@ -11,20 +11,12 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from server.commands import DatabaseUrl, DataDir
+
 if TYPE_CHECKING:
     from server.services.registry import Advance, LineError, LoadReport, RegistryEntry
 
 T = TypeVar("T")
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir", envvar="CANCUOC_DATA_DIR", help="Holds the SQLite database and generated keys."
-    ),
-]
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", envvar="CANCUOC_DATABASE_URL", help="SQLAlchemy URL (default: SQLite)."),
-]
 PROGRESS_FROM = 1000
 """Show progress bars (on stderr) from this many citizens or lines on."""
 SHOWN_ERRORS = 20
