@@ -4,23 +4,53 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from bench import core
+from bench import core, http
+
+ISSUE_TARGET_PER_CORE = 3_000
+ISSUE_TARGET_P99_MS = 50.0
+BATCH_TARGET = 10_000
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement (default 3)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="time per core measurement (default 3)")
     parser.add_argument("--json", action="store_true", help="print the raw figures as JSON")
+    sections = parser.add_mutually_exclusive_group()
+    sections.add_argument("--skip-http", action="store_true", help="only the protocol core")
+    sections.add_argument("--only-http", action="store_true", help="only issuance over HTTP")
+    parser.add_argument(
+        "--http-requests", type=int, default=5_000, help="requests per issuance run (default 5000)"
+    )
+    parser.add_argument(
+        "--http-seconds", type=float, default=20.0, help="time limit per HTTP run (default 20)"
+    )
     args = parser.parse_args()
-    figures = core.measure(args.seconds)
+    console = Console(width=140, stderr=args.json)
+    figures: dict[str, Any] = {}
+    if not args.only_http:
+        figures["core"] = core.measure(args.seconds)
+        if not args.json:
+            print_core(console, figures["core"])
+    if not args.skip_http:
+        measured = http.measure(
+            issuance=http.Limits(args.http_requests, args.http_seconds),
+            ping=http.Limits(10 * args.http_requests, args.http_seconds / 4),
+            progress=lambda line: console.print(f"[dim]{line}[/]"),
+        )
+        figures["http"] = [m.as_json() for m in measured.measurements]
+        figures["http_skipped"] = measured.skipped
+        if not args.json:
+            print_http(console, measured)
     if args.json:
         print(json.dumps(figures, indent=2))
-        return
-    console = Console(width=120)
+
+
+def print_core(console: Console, figures: dict[str, float]) -> None:
     console.print(
         f"[bold]Protocol core[/] — identity credential with {figures['claims']:.0f} top-level claims, "
         f"{figures['credential_bytes']:.0f} bytes issued; verify = presentation with KB-JWT + cached status"
@@ -57,6 +87,88 @@ def main() -> None:
     console.print(
         "targets: issue ≥ 0.4× floor (stretch 0.5×), verify ≥ 0.7× (stretch 0.8×), each ≥ 3× reference"
     )
+
+
+def print_http(console: Console, figures: http.HttpFigures) -> None:
+    console.print(
+        f"\n[bold]HTTP issuance[/] — `cancuoc-server serve` (granian) on 127.0.0.1, {http.CONCURRENCY} "
+        "keep-alive connections, closed loop; POST /mps/credential with 1 or 10 proofs (identity), "
+        "beside GET /ping of the same app; tokens, nonces and proofs made before the clock starts; "
+        "the load generator (one Python process) shares the machine's cores with the server"
+    )
+    grid = Table(show_header=True)
+    for column in (
+        "database",
+        "workers",
+        "endpoint",
+        "batch",
+        "requests",
+        "req/s",
+        "cred/s",
+        "cred/s/core",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "÷ /ping",
+    ):
+        grid.add_column(column, justify="right")
+    for m in figures.measurements:
+        if m.server != "granian":
+            continue
+        ping = figures.ping(m.database, m.workers)
+        issuing = m.endpoint != "/ping"
+        grid.add_row(
+            m.database,
+            str(m.workers),
+            m.endpoint,
+            str(m.batch) if issuing else "",
+            f"{m.result.requests:,}",
+            f"{m.requests_per_second:,.0f}",
+            f"{m.credentials_per_second:,.0f}" if issuing else "",
+            f"{m.credentials_per_second / m.workers:,.0f}" if issuing else "",
+            f"{m.result.percentile(0.5):.1f}",
+            f"{m.result.percentile(0.99):.1f}",
+            str(m.result.errors),
+            f"{m.requests_per_second / ping.requests_per_second:.3f}" if issuing and ping else "",
+            end_section=m.batch == max(http.BATCHES),
+        )
+    console.print(grid)
+    for m in figures.measurements:
+        if m.result.errors:
+            console.print(
+                f"[red]non-2xx[/] {m.database}, {m.workers} workers, {m.endpoint}: {m.result.statuses}"
+            )
+    for line in figures.skipped:
+        console.print(f"[yellow]{line}[/]")
+    print_targets(console, figures)
+    uvicorn, granian = figures.ping("sqlite", 1, "uvicorn"), figures.ping("sqlite", 1)
+    if uvicorn and granian:
+        console.print(
+            f"hello world (/ping, 1 worker): granian {granian.requests_per_second:,.0f} req/s, "
+            f"uvicorn (h11, asyncio loop) {uvicorn.requests_per_second:,.0f} req/s — granian ÷ uvicorn "
+            f"{granian.requests_per_second / uvicorn.requests_per_second:.1f}×"
+        )
+
+
+def print_targets(console: Console, figures: http.HttpFigures) -> None:
+    """The issue's SQLite targets beside what each SQLite setup reached."""
+    for m in figures.measurements:
+        if m.database != "sqlite" or m.endpoint == "/ping":
+            continue
+        per_core, p99 = m.credentials_per_second / m.workers, m.result.percentile(0.99)
+        if m.batch == 1:
+            met = per_core >= ISSUE_TARGET_PER_CORE and p99 < ISSUE_TARGET_P99_MS
+            wanted = f"≥ {ISSUE_TARGET_PER_CORE:,}/s per core, p99 < {ISSUE_TARGET_P99_MS:.0f} ms"
+            reached = f"{per_core:,.0f}/s per core, p99 {p99:.0f} ms"
+        else:
+            met = m.credentials_per_second >= BATCH_TARGET
+            wanted = f"≥ {BATCH_TARGET:,}/s"
+            reached = f"{m.credentials_per_second:,.0f}/s ({per_core:,.0f}/s per core)"
+        mark = "[green]met[/]" if met else "[red]not met[/]"
+        console.print(
+            f"target, SQLite, {m.workers} worker{'s' * (m.workers > 1)}, batch {m.batch}: "
+            f"{wanted} — {reached}: {mark}"
+        )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+CONNECTION_LOST = 0
+"""The status recorded when the server closes a connection instead of answering."""
 
 
 @dataclass
@@ -20,6 +22,12 @@ class LoadResult:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
+    bodies: list[bytes] = field(default_factory=list)
+    """Response bodies of 2xx answers, in completion order, when the run keeps them."""
+
+    @property
+    def succeeded(self) -> int:
+        return self.requests - self.errors
 
     @property
     def throughput(self) -> float:
@@ -46,7 +54,7 @@ def request(
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-async def _read_response(reader: asyncio.StreamReader) -> int:
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
     length = 0
@@ -54,13 +62,16 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
         name, _, value = line.partition(b":")
         if name.strip().lower() == b"content-length":
             length = int(value)
-    if length:
-        await reader.readexactly(length)
-    return status
+    return status, await reader.readexactly(length) if length else b""
 
 
 async def _worker(
-    host: str, port: int, queue: asyncio.Queue[bytes], result: LoadResult, deadline: float
+    host: str,
+    port: int,
+    queue: asyncio.Queue[bytes],
+    result: LoadResult,
+    deadline: float,
+    keep_bodies: bool,
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
@@ -71,20 +82,36 @@ async def _worker(
                 return
             started = time.perf_counter()
             writer.write(raw)
-            status = await _read_response(reader)
+            try:
+                status, body = await _read_response(reader)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                status, body = CONNECTION_LOST, b""
             result.latencies.append(time.perf_counter() - started)
             result.requests += 1
             result.statuses[status] = result.statuses.get(status, 0) + 1
             if not 200 <= status < 300:
                 result.errors += 1
+            elif keep_bodies:
+                result.bodies.append(body)
+            if status == CONNECTION_LOST:
+                return
     finally:
         writer.close()
 
 
 async def run_load(
-    host: str, port: int, requests: Sequence[bytes], *, concurrency: int = 64, max_seconds: float = 60.0
+    host: str,
+    port: int,
+    requests: Sequence[bytes],
+    *,
+    concurrency: int = 64,
+    max_seconds: float = 60.0,
+    keep_bodies: bool = False,
 ) -> LoadResult:
-    """Send ``requests`` over ``concurrency`` connections; stops when all are answered or time is up."""
+    """Send ``requests`` over ``concurrency`` connections; stops when all are answered or time is up.
+
+    A connection the server drops counts as one error with status 0 and ends that connection's loop.
+    """
     if host not in LOOPBACK:
         raise ValueError("load tests target loopback only")
     queue: asyncio.Queue[bytes] = asyncio.Queue()
@@ -93,6 +120,8 @@ async def run_load(
     result = LoadResult()
     started = time.perf_counter()
     deadline = started + max_seconds
-    await asyncio.gather(*(_worker(host, port, queue, result, deadline) for _ in range(concurrency)))
+    await asyncio.gather(
+        *(_worker(host, port, queue, result, deadline, keep_bodies) for _ in range(concurrency))
+    )
     result.seconds = time.perf_counter() - started
     return result

@@ -1,0 +1,236 @@
+"""Issuance over HTTP on loopback: credentials/s and latency of `cancuoc-server serve`, beside its /ping."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import httpx
+
+from bench.load import LoadResult, request, run_load
+from bench.server import (
+    HOST,
+    Server,
+    cancuoc_server,
+    postgres_database,
+    postgres_unreachable,
+    uvicorn_server,
+)
+from shared.jose import generate_private_key
+from shared.oid4vci import PRE_AUTHORIZED_GRANT, create_proof
+
+CONCURRENCY = 64
+BATCHES = (1, 10)
+WORKERS = (1, 2)
+DATABASES = ("sqlite", "postgresql")
+ISSUER = "mps"
+SEED_ARGUMENTS = ("--citizens", "20", "--seed", "1", "--json")
+WARM_UP_REQUESTS = 2_000
+REQUESTS_PER_TOKEN = 500
+"""A holder's access token serves many credential requests; one offer and token per this many."""
+SETUP_SECONDS = 120.0
+
+
+class Limits(NamedTuple):
+    """A measurement stops after this many requests or this many seconds, whichever comes first."""
+
+    requests: int
+    seconds: float
+
+
+@dataclass
+class Measurement:
+    """One run of the load generator against one server setup."""
+
+    database: str
+    workers: int
+    server: str
+    endpoint: str
+    batch: int
+    result: LoadResult
+
+    @property
+    def requests_per_second(self) -> float:
+        return self.result.succeeded / self.result.seconds if self.result.seconds else 0.0
+
+    @property
+    def credentials_per_second(self) -> float:
+        return self.requests_per_second * self.batch
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "workers": self.workers,
+            "server": self.server,
+            "endpoint": self.endpoint,
+            "batch": self.batch,
+            "requests": self.result.requests,
+            "seconds": round(self.result.seconds, 3),
+            "requests_per_second": round(self.requests_per_second, 1),
+            "credentials_per_second": round(self.credentials_per_second, 1),
+            "p50_ms": round(self.result.percentile(0.5), 2),
+            "p99_ms": round(self.result.percentile(0.99), 2),
+            "errors": self.result.errors,
+            "statuses": {str(status): count for status, count in sorted(self.result.statuses.items())},
+        }
+
+
+@dataclass
+class HttpFigures:
+    """Every measurement of the HTTP section, and the setups that could not be measured."""
+
+    measurements: list[Measurement]
+    skipped: list[str]
+
+    def ping(self, database: str, workers: int, server: str = "granian") -> Measurement | None:
+        return next(
+            (
+                m
+                for m in self.measurements
+                if (m.database, m.workers, m.server, m.endpoint) == (database, workers, server, "/ping")
+            ),
+            None,
+        )
+
+
+def measure(
+    *,
+    issuance: Limits,
+    ping: Limits,
+    databases: Sequence[str] = DATABASES,
+    workers: Sequence[int] = WORKERS,
+    uvicorn: bool = True,
+    progress: Callable[[str], None] = lambda _: None,
+) -> HttpFigures:
+    """Run every (database × workers) setup; PostgreSQL is skipped with a note when it cannot be reached."""
+    figures = HttpFigures([], [])
+    for database in databases:
+        if database == "postgresql" and (reason := postgres_unreachable()):
+            figures.skipped.append(f"PostgreSQL skipped: unreachable on loopback ({reason})")
+            continue
+        for count in workers:
+            progress(f"HTTP: {database}, {count} worker{'s' * (count > 1)}")
+            with _database_url(database) as url:
+                figures.measurements += _measure_setup(database, url, count, issuance, ping)
+    if uvicorn:
+        progress("HTTP: /ping under uvicorn")
+        with (
+            tempfile.TemporaryDirectory(prefix="cancuoc-bench-") as data_dir,
+            uvicorn_server(Path(data_dir), env={}) as server,
+        ):
+            figures.measurements.append(_ping(server, "sqlite", 1, "uvicorn", ping))
+    return figures
+
+
+@contextmanager
+def _database_url(database: str) -> Iterator[str | None]:
+    if database == "sqlite":
+        yield None
+        return
+    with postgres_database() as url:
+        yield url
+
+
+def _measure_setup(
+    database: str, url: str | None, workers: int, issuance: Limits, ping: Limits
+) -> list[Measurement]:
+    env = {"CANCUOC_BATCH_SIZE": str(max(BATCHES))}
+    if url is not None:
+        env["CANCUOC_DATABASE_URL"] = url
+    with (
+        tempfile.TemporaryDirectory(prefix="cancuoc-bench-") as data_dir,
+        cancuoc_server(Path(data_dir), workers=workers, env=env) as server,
+    ):
+        citizens = [c["citizen_id"] for c in json.loads(server.command("seed", *SEED_ARGUMENTS))]
+        officer = server.create_operator("mps-officer")
+        _load(server, [request("GET", "/ping", host=server.authority)] * WARM_UP_REQUESTS, 10.0)
+        measured = [_ping(server, database, workers, "granian", ping)]
+        for batch in BATCHES:
+            prepared = _credential_requests(server, officer, citizens, batch, issuance.requests)
+            result = _load(server, prepared, issuance.seconds)
+            measured.append(Measurement(database, workers, "granian", "credential", batch, result))
+    return measured
+
+
+def _ping(server: Server, database: str, workers: int, name: str, limits: Limits) -> Measurement:
+    raw = request("GET", "/ping", host=server.authority)
+    return Measurement(
+        database, workers, name, "/ping", 0, _load(server, [raw] * limits.requests, limits.seconds)
+    )
+
+
+def _load(
+    server: Server, requests: Sequence[bytes], seconds: float, *, keep_bodies: bool = False
+) -> LoadResult:
+    return asyncio.run(
+        run_load(
+            HOST, server.port, requests, concurrency=CONCURRENCY, max_seconds=seconds, keep_bodies=keep_bodies
+        )
+    )
+
+
+def _credential_requests(
+    server: Server, officer: str, citizens: Sequence[str], batch: int, count: int
+) -> list[bytes]:
+    """Ready-to-send §8.2 requests: tokens, one c_nonce each, and ``batch`` proofs by fresh keys, all made
+    before the clock starts."""
+    tokens = [
+        _access_token(server, officer, citizens[n % len(citizens)])
+        for n in range(-(-count // REQUESTS_PER_TOKEN))
+    ]
+    fetched = _load(
+        server,
+        [request("POST", f"/{ISSUER}/nonce", host=server.authority)] * count,
+        SETUP_SECONDS,
+        keep_bodies=True,
+    )
+    if fetched.errors or len(fetched.bodies) != count:
+        raise RuntimeError(f"fetching {count} nonces failed: {fetched.statuses}")
+    audience, now = f"{server.base_url}/{ISSUER}", int(time.time())
+    prepared = []
+    for n, body in enumerate(fetched.bodies):
+        nonce = json.loads(body)["c_nonce"]
+        proofs = [
+            create_proof(generate_private_key(), audience=audience, nonce=nonce, issued_at=now)
+            for _ in range(batch)
+        ]
+        payload = json.dumps({"credential_identifier": "identity", "proofs": {"jwt": proofs}}).encode()
+        headers = {
+            "Authorization": f"Bearer {tokens[n // REQUESTS_PER_TOKEN]}",
+            "Content-Type": "application/json",
+        }
+        prepared.append(
+            request("POST", f"/{ISSUER}/credential", host=server.authority, headers=headers, body=payload)
+        )
+    return prepared
+
+
+def _access_token(server: Server, officer: str, citizen_id: str) -> str:
+    """An identity offer for the citizen (§4.1), redeemed with its tx_code at the token endpoint (§6)."""
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        made = client.post(
+            f"/{ISSUER}/offers",
+            json={
+                "citizen_id": citizen_id,
+                "credential_configuration_ids": ["identity"],
+                "by_reference": False,
+            },
+            headers={"Authorization": f"Bearer {officer}"},
+        )
+        made.raise_for_status()
+        code = made.json()["credential_offer"]["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]
+        form = {
+            "grant_type": PRE_AUTHORIZED_GRANT,
+            "pre-authorized_code": code,
+            "tx_code": made.json()["tx_code"],
+        }
+        token = client.post(f"/{ISSUER}/token", data=form)
+        token.raise_for_status()
+        return str(token.json()["access_token"])
