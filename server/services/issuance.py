@@ -84,31 +84,27 @@ class Template(NamedTuple):
 async def issue_credentials(
     context: ServerContext, issuer: str, authorization: str | None, content_type: str | None, body: bytes
 ) -> dict[str, Any]:
-    """Check token, request and proofs; issue one family of copies and use up the proofs' nonces."""
+    """Check token, request and proofs; issue one family of copies and use up the proofs' nonces.
+
+    One transaction: the status entries are claimed before anything is signed, so no copy is ever
+    signed twice, and the family, its entries, the used nonces and the log rows commit together.
+    """
     config, now = context.config, context.clock()
     token_hash = _bearer_token_hash(authorization)
+    request = read_credential_request(content_type, body, batch_size=config.batch_size)
     async with context.database.transaction() as connection:
         grant = await find_access_token(connection, token_hash, issuer, now)
         if grant is None:
             raise InvalidTokenError("the access token is unknown, expired or for another issuer")
-        records = await find_records(connection, grant.citizen_id, grant.configuration_ids)
-        slot = await store.current_status_list(connection, issuer)
-    request = read_credential_request(content_type, body, batch_size=config.batch_size)
-    configuration_id = _requested_configuration(request, grant)
-    keys = check_proofs(request.proofs, audience=config.issuer_id(issuer), now=now, config=config)
-    template = _template(context, issuer, configuration_id, records.get(configuration_id), now)
-    fresh_list = slot is None
-    slot = slot or store.StatusListSlot(1, config.status_list_size)
-    indices = _draw(slot.size, len(keys), ())
-    drafts = [template.sign(holder, slot.list_id, idx) for holder, idx in zip(keys, indices, strict=True)]
-    family_id = secrets.token_hex(16)
-    async with context.database.transaction() as connection:
+        configuration_id = _requested_configuration(request, grant)
+        keys = check_proofs(request.proofs, audience=config.issuer_id(issuer), now=now, config=config)
+        records = await find_records(connection, grant.citizen_id, [configuration_id])
+        template = _template(context, issuer, configuration_id, records.get(configuration_id), now)
         # Every proof's nonce is used up by the same transaction that records the issuance (§13.8).
         nonce_hashes = {hash_secret(k.nonce) for k in keys}
         if await consume_nonces(connection, nonce_hashes, issuer, now) != len(nonce_hashes):
             raise InvalidNonceError("a proof's c_nonce is unknown, expired or used; fetch a new one")
-        if fresh_list:
-            await store.ensure_status_list(connection, issuer, slot.list_id, slot.size)
+        family_id = secrets.token_hex(16)
         await store.insert_family(
             connection,
             family_id=family_id,
@@ -118,9 +114,10 @@ async def issue_credentials(
             vct=template.vct,
             now=now,
         )
-        copies = await _place(
-            connection, issuer, family_id, slot, config.status_list_size, keys, drafts, template
-        )
+        slots = await _claim_entries(connection, issuer, family_id, len(keys), config.status_list_size)
+        copies = [
+            template.sign(holder, list_id, idx) for holder, (list_id, idx) in zip(keys, slots, strict=True)
+        ]
         await store.append_issue_events(
             connection,
             issuer=issuer,
@@ -214,43 +211,36 @@ def _template(
     )
 
 
-async def _place(
-    connection: Connection,
-    issuer: str,
-    family_id: str,
-    slot: store.StatusListSlot,
-    new_list_size: int,
-    keys: list[ProvenKey],
-    drafts: list[Copy],
-    template: Template,
-) -> list[Copy]:
-    """Claim each draft's status entry; a taken index is drawn afresh (and its copy re-signed) until free.
+async def _claim_entries(
+    connection: Connection, issuer: str, family_id: str, count: int, new_list_size: int
+) -> list[tuple[int, int]]:
+    """``count`` free (list, index) entries at random for this family; taken indices are drawn afresh.
 
     After `ROUNDS_PER_LIST` draws the list counts as full and the rest go to a new list.
     """
-    placed: dict[int, Copy] = {}
-    pending = dict(enumerate(drafts))
+    slot = await store.current_status_list(connection, issuer)
+    if slot is None:
+        slot = store.StatusListSlot(1, new_list_size)
+        await store.ensure_status_list(connection, issuer, 1, new_list_size)
     list_id, size = slot
+    claimed: list[tuple[int, int]] = []
+    taken: set[int] = set()
     rounds = opened = 0
-    while True:
-        indices = [c.idx for c in pending.values()]
+    while len(claimed) < count:
+        wanted = _draw(size, count - len(claimed), taken)
         free = await store.claim_status_entries(
-            connection, issuer=issuer, list_id=list_id, family_id=family_id, indices=indices
+            connection, issuer=issuer, list_id=list_id, family_id=family_id, indices=wanted
         )
-        placed.update({n: c for n, c in pending.items() if c.idx in free})
-        pending = {n: c for n, c in pending.items() if c.idx not in free}
-        if not pending:
-            return [placed[n] for n in range(len(drafts))]
+        claimed += [(list_id, idx) for idx in wanted if idx in free]
+        taken.update(wanted)
         rounds += 1
-        taken = {c.idx for c in placed.values() if c.list_id == list_id}
-        if rounds == ROUNDS_PER_LIST or size - len(taken) < len(pending):
+        if len(claimed) < count and (rounds == ROUNDS_PER_LIST or size - len(taken) < count - len(claimed)):
             opened += 1
             if opened > MAX_NEW_LISTS:
                 raise ServiceUnavailableError("no free status list entry; try again")
             list_id, size, taken, rounds = list_id + 1, new_list_size, set(), 0
             await store.ensure_status_list(connection, issuer, list_id, size)
-        indices = _draw(size, len(pending), taken)
-        pending = {n: template.sign(keys[n], list_id, idx) for n, idx in zip(pending, indices, strict=True)}
+    return claimed
 
 
 def _draw(size: int, count: int, taken: Collection[int]) -> list[int]:

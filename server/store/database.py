@@ -9,6 +9,8 @@ workers wait for each other (busy timeout) instead of failing on a lock upgrade.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar
@@ -61,13 +63,13 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self._sqlite: Engine | None = None
         self._async: AsyncEngine | None = None
+        self._gate = asyncio.Lock()
         if self.is_sqlite:
             self._sqlite = create_engine(
                 url.replace("+aiosqlite", "", 1),
-                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "isolation_level": None},
+                connect_args={"timeout": 0, "isolation_level": None},
             )
             event.listen(self._sqlite, "connect", _sqlite_pragmas)
-            event.listen(self._sqlite, "begin", _begin_immediate)
         else:
             self._async = create_async_engine(url, pool_pre_ping=True)
 
@@ -76,8 +78,14 @@ class Database:
         """A connection inside BEGIN … COMMIT (rolled back on error)."""
         try:
             if self._sqlite is not None:
-                with self._sqlite.begin() as connection:
-                    yield _SqliteConnection(connection)
+                # One SQLite transaction per worker at a time: a waiting coroutine holds no pooled connection.
+                async with self._gate, self._sqlite_connection() as connection:
+                    try:
+                        yield _SqliteConnection(connection)
+                    except BaseException:
+                        connection.rollback()
+                        raise
+                    connection.commit()
             else:
                 assert self._async is not None  # noqa: S101 - one of the two engines always exists
                 async with self._async.begin() as async_connection:
@@ -90,11 +98,20 @@ class Database:
     async def run_sync(self, function: Callable[[SyncConnection], T]) -> T:
         """Run ``function`` on a synchronous connection inside a transaction (Alembic needs one)."""
         if self._sqlite is not None:
-            with self._sqlite.begin() as connection:
-                return function(connection)
+            async with self._gate, self._sqlite_connection() as connection:
+                result = function(connection)
+                connection.commit()
+                return result
         assert self._async is not None  # noqa: S101
         async with self._async.begin() as async_connection:
             return await async_connection.run_sync(function)
+
+    @asynccontextmanager
+    async def _sqlite_connection(self) -> AsyncIterator[SyncConnection]:
+        assert self._sqlite is not None  # noqa: S101
+        with self._sqlite.connect() as connection:
+            await _begin_immediate(connection)
+            yield connection
 
     async def ping(self) -> bool:
         """True when a trivial query succeeds."""
@@ -125,12 +142,27 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    # BEGIN IMMEDIATE waits for the lock on the event loop (see _begin_immediate); inside a transaction
+    # that holds it nothing else needs to wait.
+    cursor.execute("PRAGMA busy_timeout=0")
     cursor.close()
 
 
-def _begin_immediate(connection: SyncConnection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+async def _begin_immediate(connection: SyncConnection) -> None:
+    """Take SQLite's write lock, waiting on the event loop (not in SQLite's busy handler) while another
+    worker holds it, so this worker keeps serving its other requests meanwhile."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    delay = 0.0002
+    while True:
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as exc:
+            connection.rollback()
+            if "locked" not in str(exc.orig) or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.01)
 
 
 def _is_unreachable(exc: DBAPIError) -> bool:
