@@ -1,12 +1,16 @@
-"""Issuance in the database: registry reads, credential families, status entries, the issuance log."""
+"""Issuance in the database: credential families, status entries, the issuance log.
+
+The statements of the credential endpoint are built once with bind parameters: rebuilding and
+re-keying them per request cost more than running them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 
 from server.store.database import Connection, insert_or_ignore
 from server.store.schema import (
@@ -15,6 +19,18 @@ from server.store.schema import (
     status_entries,
     status_lists,
 )
+
+_NEWEST_LIST = select(status_lists.c.list_id, status_lists.c.size).where(
+    status_lists.c.issuer == bindparam("issuer"),
+    status_lists.c.list_id
+    == select(func.max(status_lists.c.list_id))
+    .where(status_lists.c.issuer == bindparam("issuer"))
+    .scalar_subquery(),
+)
+_INSERT_FAMILY = insert(credential_families)
+_INSERT_LOG = insert(issuance_log)
+_CLAIM_ENTRY: dict[str, Any] = {}
+"""Dialect name → ``INSERT … ON CONFLICT DO NOTHING RETURNING idx`` of one status entry."""
 
 
 class StatusListSlot(NamedTuple):
@@ -34,14 +50,7 @@ class LogEntry(NamedTuple):
 
 async def current_status_list(connection: Connection, issuer: str) -> StatusListSlot | None:
     """The issuer's newest status list, if it has one."""
-    newest = select(func.max(status_lists.c.list_id)).where(status_lists.c.issuer == issuer).scalar_subquery()
-    row = (
-        await connection.execute(
-            select(status_lists.c.list_id, status_lists.c.size).where(
-                status_lists.c.issuer == issuer, status_lists.c.list_id == newest
-            )
-        )
-    ).first()
+    row = (await connection.execute(_NEWEST_LIST, {"issuer": issuer})).first()
     return None if row is None else StatusListSlot(int(row.list_id), int(row.size))
 
 
@@ -64,28 +73,31 @@ async def insert_family(
     vct: str,
     now: datetime,
 ) -> None:
-    await connection.execute(
-        insert(credential_families).values(
-            id=family_id,
-            issuer=issuer,
-            citizen_id=citizen_id,
-            configuration_id=configuration_id,
-            vct=vct,
-            status=0,
-            issued_at=now,
-        )
-    )
+    family = {
+        "id": family_id,
+        "issuer": issuer,
+        "citizen_id": citizen_id,
+        "configuration_id": configuration_id,
+        "vct": vct,
+        "status": 0,
+        "issued_at": now,
+    }
+    await connection.execute(_INSERT_FAMILY, family)
 
 
 async def claim_status_entries(
     connection: Connection, *, issuer: str, list_id: int, family_id: str, indices: Collection[int]
 ) -> set[int]:
-    """Insert an entry per index in one statement; the indices that were free (taken ones are skipped)."""
-    rows = [{"issuer": issuer, "list_id": list_id, "idx": idx, "family_id": family_id} for idx in indices]
-    result = await connection.execute(
-        insert_or_ignore(connection, status_entries).values(rows).returning(status_entries.c.idx)
-    )
-    return {int(idx) for idx in result.scalars()}
+    """Insert an entry per index; the indices that were free (taken ones are skipped, not fatal)."""
+    statement = _CLAIM_ENTRY.get(connection.dialect.name)
+    if statement is None:
+        statement = insert_or_ignore(connection, status_entries).returning(status_entries.c.idx)
+        _CLAIM_ENTRY[connection.dialect.name] = statement
+    free: set[int] = set()
+    for idx in indices:
+        row = {"issuer": issuer, "list_id": list_id, "idx": idx, "family_id": family_id}
+        free.update(int(claimed) for claimed in (await connection.execute(statement, row)).scalars())
+    return free
 
 
 async def append_issue_events(
@@ -113,4 +125,4 @@ async def append_issue_events(
         }
         for entry in entries
     ]
-    await connection.execute(insert(issuance_log), rows)
+    await connection.execute(_INSERT_LOG, rows)

@@ -11,7 +11,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select
 
 from server.store.database import Connection
 from server.store.schema import citizens, health_cards, social_books
@@ -55,10 +55,15 @@ async def existing_citizen_ids(connection: Connection, citizen_ids: Collection[s
     return found
 
 
+_FIND_RECORD = {
+    kind: select(table.c.record).where(table.c.citizen_id == bindparam("citizen_id"))
+    for kind, table in RECORD_TABLES.items()
+}
+
+
 async def find_record(connection: Connection, kind: str, citizen_id: str) -> dict[str, Any] | None:
     """The stored record of configuration ``kind`` of ``citizen_id`` (``shared.credentials`` parses it)."""
-    table = RECORD_TABLES[kind]
-    result = await connection.execute(select(table.c.record).where(table.c.citizen_id == citizen_id))
+    result = await connection.execute(_FIND_RECORD[kind], {"citizen_id": citizen_id})
     record = result.scalar_one_or_none()
     return None if record is None else dict(record)
 

@@ -6,10 +6,27 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from server.store.database import Connection
 from server.store.schema import access_tokens, nonces
+
+# Built once: the hot path of every credential request should not rebuild and re-key its statements.
+_FIND_ACCESS_TOKEN = select(access_tokens.c.citizen_id, access_tokens.c.configuration_ids).where(
+    access_tokens.c.token_hash == bindparam("token_hash"),
+    access_tokens.c.issuer == bindparam("issuer"),
+    access_tokens.c.expires_at > bindparam("now"),
+)
+_CONSUME_NONCES = (
+    update(nonces)
+    .where(
+        nonces.c.nonce_hash.in_(bindparam("hashes", expanding=True)),
+        nonces.c.issuer == bindparam("nonce_issuer"),
+        nonces.c.used_at.is_(None),
+        nonces.c.expires_at > bindparam("now"),
+    )
+    .values(used_at=bindparam("now"))
+)
 
 
 class AccessGrant(NamedTuple):
@@ -45,15 +62,8 @@ async def find_access_token(
     connection: Connection, token_hash: bytes, issuer: str, now: datetime
 ) -> AccessGrant | None:
     """The grant of an unexpired token issued by ``issuer``."""
-    row = (
-        await connection.execute(
-            select(access_tokens.c.citizen_id, access_tokens.c.configuration_ids).where(
-                access_tokens.c.token_hash == token_hash,
-                access_tokens.c.issuer == issuer,
-                access_tokens.c.expires_at > now,
-            )
-        )
-    ).first()
+    parameters = {"token_hash": token_hash, "issuer": issuer, "now": now}
+    row = (await connection.execute(_FIND_ACCESS_TOKEN, parameters)).first()
     return None if row is None else AccessGrant(str(row.citizen_id), list(row.configuration_ids))
 
 
@@ -67,14 +77,6 @@ async def consume_nonces(
     connection: Connection, nonce_hashes: Collection[bytes], issuer: str, now: datetime
 ) -> int:
     """Mark these live, unused nonces of ``issuer`` used; how many were (all of them, or the caller fails)."""
-    result = await connection.execute(
-        update(nonces)
-        .where(
-            nonces.c.nonce_hash.in_(list(nonce_hashes)),
-            nonces.c.issuer == issuer,
-            nonces.c.used_at.is_(None),
-            nonces.c.expires_at > now,
-        )
-        .values(used_at=now)
-    )
+    parameters = {"hashes": list(nonce_hashes), "nonce_issuer": issuer, "now": now}
+    result = await connection.execute(_CONSUME_NONCES, parameters)
     return int(result.rowcount)
