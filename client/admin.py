@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from enum import StrEnum
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -13,6 +12,7 @@ from rich.markup import escape
 
 from client import output
 from client.api import DEFAULT_SERVER, Families, Offer, ServerApi, Status
+from shared.urls import is_loopback_host
 
 admin_app = typer.Typer(
     help="Operators' commands against cancuoc-server: make offers, revoke, suspend, reinstate.\n\n"
@@ -31,7 +31,7 @@ def check_server(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise typer.BadParameter(f"{url!r} is not an http(s) URL")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         raise typer.BadParameter(f"{url!r}: use https (plain http only to this machine)")
     return url.rstrip("/")
 
@@ -196,12 +196,3 @@ def show_families(found: Families, title: str, as_json: bool) -> None:
         since = family.status_changed_at or family.issued_at
         line = f"  {family.id}  {family.configuration_id:<17} {family.status:<9}"
         output.plain(f"{line} since {since}" if since else line.rstrip())
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

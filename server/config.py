@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import msgspec
+
+from shared.urls import is_loopback_host
 
 ENV_PREFIX = "CANCUOC_"
 ISSUERS = ("mps", "vss")
@@ -87,17 +88,8 @@ def _check_public_url(url: str) -> None:
         raise ConfigError(f"public URL {url!r} must be scheme://host[:port][/path] with no query or fragment")
     if parts.scheme == "https":
         return
-    if parts.scheme == "http" and _is_loopback(parts.hostname):
+    if parts.scheme == "http" and is_loopback_host(parts.hostname):
         return
     raise ConfigError(
         f"public URL {url!r} must use https (http is allowed only on loopback, for development)"
     )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
