@@ -142,7 +142,8 @@ def normalize_text(value: str, field: str, *, max_length: int = TEXT_MAX_LENGTH)
         refuse(field, "must not be empty", "empty")
     if len(text) > max_length:
         refuse(field, f"must be at most {max_length} characters", "too_long")
-    if any(unicodedata.category(char).startswith("C") for char in text):
+    # After the whitespace collapse above, isprintable() is False exactly for Unicode category C characters.
+    if not text.isprintable():
         refuse(field, "must not contain control characters", "control_character")
     return text
 
