@@ -7,6 +7,8 @@ import typer
 from client import output
 from client.admin import admin_app
 from client.api import ApiError, ServerError
+from client.wallet import WalletError
+from client.wallet.commands import wallet_app
 from shared.errors import CredentialError
 
 EXIT_CHECK_FAILED = 1
@@ -21,6 +23,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(admin_app, name="admin")
+app.add_typer(wallet_app, name="wallet")
 
 
 @app.callback()
@@ -54,3 +57,6 @@ def main(argv: list[str] | None = None) -> None:
         unauthenticated = isinstance(exc, ServerError) and exc.status == 401
         output.error(str(exc), hint=AUTH_HINT if unauthenticated else None)
         raise SystemExit(EXIT_SERVER) from None
+    except WalletError as exc:
+        output.error(str(exc), hint=exc.hint)
+        raise SystemExit(exc.exit_code) from None

@@ -1,0 +1,202 @@
+"""`cancuoc wallet`: the citizen's commands (init, receive, list, show, delete) over the wallet store."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+import typer
+
+from client import output
+from client.api import IssuerApi
+from client.receive import MAX_COPIES, PendingOffer, ReceiveError, open_offer, redeem_offer
+from client.wallet import OfferRefusedError, PinFormatError
+from client.wallet.store import CardSummary, Wallet, create_wallet, default_home, open_wallet, opened
+
+MIN_PIN_DIGITS = 6
+HIDDEN_CLAIMS = frozenset({"cnf", "status", "_sd_alg"})
+
+wallet_app = typer.Typer(
+    help="The citizen's wallet: receive credentials from an issuer, keep them under a PIN, look at them.\n\n"
+    "Example: cancuoc wallet receive 'openid-credential-offer://?credential_offer_uri=...'",
+    no_args_is_help=True,
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+def _home() -> Path:
+    return default_home(os.environ)
+
+
+def _pin(*, new: bool = False) -> str:
+    pin = os.environ.get("CANCUOC_PIN")
+    if not pin:
+        pin = str(typer.prompt("New wallet PIN" if new else "PIN", hide_input=True, confirmation_prompt=new))
+    return pin
+
+
+def _unlock() -> Wallet:
+    return open_wallet(_home(), _pin(), now=datetime.now(UTC))
+
+
+@wallet_app.command()
+def init() -> None:
+    """Create a wallet under CANCUOC_HOME, protected by a PIN of at least 6 digits (asked twice).
+
+    For scripts, the PIN can come from CANCUOC_PIN.
+
+    Example: cancuoc wallet init
+    """
+    pin = _pin(new=True)
+    if len(pin) < MIN_PIN_DIGITS or not pin.isdigit():
+        raise PinFormatError(
+            f"the PIN must be at least {MIN_PIN_DIGITS} digits", hint="choose a longer PIN of digits only"
+        )
+    home = _home()
+    create_wallet(home, pin).close()
+    output.ok(f"wallet created in {home}")
+
+
+@wallet_app.command()
+def receive(
+    offer: Annotated[
+        str, typer.Argument(help="An openid-credential-offer:// link, a credential_offer_uri URL, or a file.")
+    ],
+    tx_code: Annotated[
+        str | None, typer.Option("--tx-code", help="The transaction code sent to you separately.")
+    ] = None,
+    copies: Annotated[
+        int, typer.Option("--copies", min=1, max=MAX_COPIES, help="Copies to ask for (one per verifier).")
+    ] = MAX_COPIES,
+    as_json: JsonOption = False,
+) -> None:
+    """Receive the credentials of an offer and keep them in the wallet, each copy bound to a new key.
+
+    Every credential is checked against the issuer's published keys before anything is stored.
+
+    Example: cancuoc wallet receive offer.txt --tx-code 493027 --json
+    """
+    link = _offer_link(offer)
+    with opened(_unlock()) as wallet, IssuerApi() as api:
+        try:
+            pending = open_offer(api, link)
+            if not as_json:
+                _show_offer(pending)
+            if pending.needs_tx_code and not tx_code:
+                tx_code = str(typer.prompt("Transaction code"))
+            cards = redeem_offer(api, pending, tx_code=tx_code, copies=copies, now=datetime.now(UTC))
+        except ReceiveError as exc:
+            raise OfferRefusedError(f"offer refused: {exc}", hint="nothing was stored") from exc
+        ids = wallet.add_card(cards, now=datetime.now(UTC))
+        stored = [s for s in wallet.list_cards() if s.id in ids]
+    if as_json:
+        output.json([_summary_json(s) for s in stored])
+        return
+    for summary in stored:
+        output.ok(f"stored {summary.configuration_id} as card {summary.id} ({summary.copies_left} copies)")
+
+
+@wallet_app.command("list")
+def list_cards(as_json: JsonOption = False) -> None:
+    """List the cards in the wallet with the copies left to present.
+
+    Example: cancuoc wallet list --json
+    """
+    with opened(_unlock()) as wallet:
+        cards = wallet.list_cards()
+    if as_json:
+        output.json([_summary_json(s) for s in cards])
+        return
+    rows = [(s.id, s.configuration_id, s.issuer, s.copies_left, "unknown") for s in cards]
+    output.table("cards in the wallet", ("id", "credential", "issuer", "copies left", "status"), rows)
+
+
+@wallet_app.command()
+def show(
+    card_id: Annotated[str, typer.Argument(metavar="ID", help="A card id from `cancuoc wallet list`.")],
+    as_json: JsonOption = False,
+    raw: Annotated[bool, typer.Option("--raw", help="Print one stored SD-JWT exactly as issued.")] = False,
+) -> None:
+    """Show the claims of a card, or (--raw) one of its stored credentials byte for byte.
+
+    Example: cancuoc wallet show 3f9a1c02b7de --json
+    """
+    with opened(_unlock()) as wallet:
+        card = wallet.get_card(card_id)
+    if raw:
+        unused = [c for c in card.copies if c.used_for is None] or list(card.copies)
+        output.plain(unused[0].credential)
+        return
+    claims = {k: v for k, v in card.claims.items() if k not in HIDDEN_CLAIMS}
+    if as_json:
+        output.json({**_summary_json(card.summary), "claims": claims})
+        return
+    title = f"{card.summary.configuration_id} from {card.summary.issuer} (card {card.summary.id})"
+    output.table(title, ("claim", "value"), sorted((k, _text(v)) for k, v in claims.items()))
+
+
+@wallet_app.command()
+def delete(
+    card_id: Annotated[str, typer.Argument(metavar="ID", help="A card id from `cancuoc wallet list`.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a card and every copy of it from the wallet.
+
+    Example: cancuoc wallet delete 3f9a1c02b7de --yes
+    """
+    with opened(_unlock()) as wallet:
+        wallet.copies_left(card_id)
+        if not yes:
+            typer.confirm(f"Delete card {card_id} and all its copies?", abort=True)
+        wallet.delete_card(card_id)
+    output.ok(f"card {card_id} deleted")
+
+
+def _offer_link(offer: str) -> str:
+    """A link as given, a file holding one, or a bare `credential_offer_uri` URL."""
+    text = offer.strip()
+    scheme = urlsplit(text).scheme
+    if scheme not in ("openid-credential-offer", "haip-vci", "http", "https"):
+        path = Path(text)
+        if not path.is_file():
+            raise OfferRefusedError(
+                f"{offer!r} is neither an offer link nor a file", hint="pass the link or the file it is in"
+            )
+        text = path.read_text().strip()
+        scheme = urlsplit(text).scheme
+    if scheme in ("http", "https") and "credential_offer" not in urlsplit(text).query:
+        return f"openid-credential-offer://?credential_offer_uri={quote(text, safe='')}"
+    return text
+
+
+def _show_offer(pending: PendingOffer) -> None:
+    metadata = pending.metadata
+    issuer = next((d.name for d in metadata.display if d.name), metadata.credential_issuer)
+    output.step(f"offer from {issuer} ({metadata.credential_issuer})")
+    for configuration_id in pending.offer.credential_configuration_ids:
+        configuration = metadata.credential_configurations_supported[configuration_id]
+        shown = configuration.credential_metadata.display if configuration.credential_metadata else []
+        name = next((d.name for d in shown if d.name), configuration_id)
+        output.plain(f"  {name} ({configuration_id})")
+
+
+def _summary_json(summary: CardSummary) -> dict[str, Any]:
+    return {
+        "id": summary.id,
+        "vct": summary.vct,
+        "issuer": summary.issuer,
+        "configuration_id": summary.configuration_id,
+        "copies_left": summary.copies_left,
+        "status": "unknown",
+    }
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)

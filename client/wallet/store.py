@@ -1,0 +1,289 @@
+"""The wallet's one file: `wallet.db` (SQLite) under CANCUOC_HOME; personal data only in sealed blobs."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from client.receive import ReceivedCard
+from client.wallet import (
+    LockedError,
+    NoWalletError,
+    UnknownCardError,
+    WalletExistsError,
+    WrongPinError,
+)
+from client.wallet.crypto import (
+    KdfParams,
+    derive_key,
+    make_pin_check,
+    new_kdf_params,
+    pin_matches,
+    seal,
+    unseal,
+)
+from shared.jose import PrivateKey, private_jwk, private_key_from_jwk
+from shared.sdjwt.present import read_unverified
+
+WALLET_FILE = "wallet.db"
+FREE_TRIES = 5
+FIRST_LOCK_SECONDS = 30
+INIT_HINT = "run `cancuoc wallet init` (or set CANCUOC_HOME to where your wallet is)"
+
+SCHEMA = """
+CREATE TABLE meta (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    scrypt_n INTEGER NOT NULL, scrypt_r INTEGER NOT NULL, scrypt_p INTEGER NOT NULL, salt BLOB NOT NULL,
+    pin_check BLOB NOT NULL,
+    failed_attempts INTEGER NOT NULL DEFAULT 0,
+    locked_until REAL NOT NULL DEFAULT 0
+);
+CREATE TABLE cards (
+    id TEXT PRIMARY KEY, vct TEXT NOT NULL, issuer TEXT NOT NULL, configuration_id TEXT NOT NULL,
+    created_at TEXT NOT NULL, blob BLOB NOT NULL
+);
+CREATE TABLE copies (
+    id TEXT PRIMARY KEY, card_id TEXT NOT NULL REFERENCES cards (id) ON DELETE CASCADE,
+    blob BLOB NOT NULL, used_for TEXT, used_at TEXT
+);
+CREATE INDEX copies_by_card ON copies (card_id);
+"""
+
+
+def default_home(env: Mapping[str, str]) -> Path:
+    """CANCUOC_HOME, else `$XDG_DATA_HOME/cancuoc`, else `~/.local/share/cancuoc`."""
+    if env.get("CANCUOC_HOME"):
+        return Path(env["CANCUOC_HOME"])
+    if env.get("XDG_DATA_HOME"):
+        return Path(env["XDG_DATA_HOME"]) / "cancuoc"
+    return Path.home() / ".local" / "share" / "cancuoc"
+
+
+@dataclass(frozen=True)
+class CardSummary:
+    """What the wallet shows without decrypting: no personal data."""
+
+    id: str
+    vct: str
+    issuer: str
+    configuration_id: str
+    created_at: str
+    copies_left: int
+
+
+@dataclass(frozen=True)
+class StoredCopy:
+    id: str
+    credential: str
+    key: PrivateKey
+    used_for: str | None
+    used_at: str | None
+
+
+@dataclass(frozen=True)
+class StoredCard:
+    """A card opened with the PIN: its claims and every copy with its device key."""
+
+    summary: CardSummary
+    claims: dict[str, Any]
+    copies: tuple[StoredCopy, ...]
+
+
+class _CopyBlob(msgspec.Struct, frozen=True):
+    credential: str
+    jwk: dict[str, str]
+
+
+class _CardBlob(msgspec.Struct, frozen=True):
+    claims: dict[str, Any]
+
+
+def verifier_hash(verifier_id: str) -> str:
+    """What `used_for` stores: the verifier is not written in clear."""
+    return hashlib.sha256(verifier_id.encode()).hexdigest()
+
+
+def create_wallet(home: Path, pin: str) -> Wallet:
+    """A new empty wallet file (mode 0600) under ``home``; never overwrites one."""
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = home / WALLET_FILE
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        raise WalletExistsError(
+            f"a wallet already exists at {path}", hint="delete it first, or use another CANCUOC_HOME"
+        ) from None
+    params = new_kdf_params()
+    key = derive_key(pin, params)
+    connection = _connect(path)
+    try:
+        with connection:
+            connection.execute("BEGIN")
+            for statement in filter(str.strip, SCHEMA.split(";")):
+                connection.execute(statement)
+            connection.execute(
+                "INSERT INTO meta (id, scrypt_n, scrypt_r, scrypt_p, salt, pin_check) "
+                "VALUES (1, ?, ?, ?, ?, ?)",
+                (params.n, params.r, params.p, params.salt, make_pin_check(key)),
+            )
+    except BaseException:
+        connection.close()
+        path.unlink(missing_ok=True)
+        raise
+    return Wallet(connection, key)
+
+
+def open_wallet(home: Path, pin: str, *, now: datetime) -> Wallet:
+    """Open with the PIN; a wrong PIN is counted in the file, and after 5 the wallet locks for a while."""
+    path = home / WALLET_FILE
+    if not path.is_file():
+        raise NoWalletError(f"no wallet here ({home})", hint=INIT_HINT)
+    connection = _connect(path)
+    try:
+        return Wallet(connection, _unlock(connection, pin, now.timestamp()))
+    except BaseException:
+        connection.close()
+        raise
+
+
+def _unlock(connection: sqlite3.Connection, pin: str, now: float) -> bytes:
+    row = connection.execute(
+        "SELECT scrypt_n, scrypt_r, scrypt_p, salt, pin_check, failed_attempts, locked_until FROM meta"
+    ).fetchone()
+    if row is None:
+        raise NoWalletError("the wallet file has no settings", hint=INIT_HINT)
+    n, r, p, salt, check, failed, locked_until = row
+    if locked_until > now:
+        raise LockedError(int(locked_until - now + 0.999))
+    key = derive_key(pin, KdfParams(n, r, p, salt))
+    if pin_matches(key, check):
+        if failed:
+            with connection:
+                connection.execute("UPDATE meta SET failed_attempts = 0, locked_until = 0")
+        return key
+    with connection:
+        failed = connection.execute(
+            "UPDATE meta SET failed_attempts = failed_attempts + 1 RETURNING failed_attempts"
+        ).fetchone()[0]
+        if failed >= FREE_TRIES:
+            seconds = FIRST_LOCK_SECONDS * 2 ** (failed - FREE_TRIES)
+            connection.execute("UPDATE meta SET locked_until = ?", (now + seconds,))
+    if failed >= FREE_TRIES:
+        raise LockedError(seconds)
+    left = FREE_TRIES - failed
+    raise WrongPinError(
+        f"wrong PIN: {left} {'try' if left == 1 else 'tries'} left before the wallet locks",
+        hint="the PIN you chose at `cancuoc wallet init`",
+    )
+
+
+class Wallet:
+    """An unlocked wallet: the open file and the key derived from the PIN."""
+
+    def __init__(self, connection: sqlite3.Connection, key: bytes) -> None:
+        self._db = connection
+        self._key = key
+
+    def add_card(self, cards: Sequence[ReceivedCard], *, now: datetime) -> list[str]:
+        """Store every card with all its copies in ONE transaction; their new ids, in order."""
+        ids = []
+        with self._db:
+            for card in cards:
+                card_id = secrets.token_hex(6)
+                claims = read_unverified(card.copies[0].credential).claims
+                blob = seal(self._key, msgspec.json.encode(_CardBlob(claims)), _card_row(card_id, card))
+                self._db.execute(
+                    "INSERT INTO cards (id, vct, issuer, configuration_id, created_at, blob) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (card_id, card.vct, card.issuer, card.configuration_id, now.isoformat(), blob),
+                )
+                for copy in card.copies:
+                    copy_id = secrets.token_hex(8)
+                    plain = msgspec.json.encode(_CopyBlob(copy.credential, private_jwk(copy.key)))
+                    self._db.execute(
+                        "INSERT INTO copies (id, card_id, blob) VALUES (?, ?, ?)",
+                        (copy_id, card_id, seal(self._key, plain, _copy_row(copy_id, card_id))),
+                    )
+                ids.append(card_id)
+        return ids
+
+    def list_cards(self) -> list[CardSummary]:
+        """Every card, oldest first, without decrypting anything."""
+        rows = self._db.execute(
+            "SELECT c.id, c.vct, c.issuer, c.configuration_id, c.created_at, "
+            "(SELECT count(*) FROM copies WHERE card_id = c.id AND used_for IS NULL) "
+            "FROM cards c ORDER BY c.created_at, c.rowid"
+        ).fetchall()
+        return [CardSummary(*row) for row in rows]
+
+    def get_card(self, card_id: str) -> StoredCard:
+        """A card and all its copies, decrypted; any altered row is a `TamperedError`."""
+        summary = self._summary(card_id)
+        (blob,) = self._db.execute("SELECT CAST(blob AS BLOB) FROM cards WHERE id = ?", (card_id,)).fetchone()
+        claims = msgspec.json.decode(unseal(self._key, blob, _card_row(card_id, summary)), type=_CardBlob)
+        copies = []
+        rows = self._db.execute(
+            "SELECT id, CAST(blob AS BLOB), used_for, used_at FROM copies WHERE card_id = ? ORDER BY rowid",
+            (card_id,),
+        )
+        for copy_id, sealed, used_for, used_at in rows:
+            plain = unseal(self._key, sealed, _copy_row(copy_id, card_id))
+            copy = msgspec.json.decode(plain, type=_CopyBlob)
+            key = private_key_from_jwk(copy.jwk)
+            copies.append(StoredCopy(copy_id, copy.credential, key, used_for, used_at))
+        return StoredCard(summary, claims.claims, tuple(copies))
+
+    def delete_card(self, card_id: str) -> None:
+        """Remove a card and every copy of it."""
+        self._summary(card_id)
+        with self._db:
+            self._db.execute("DELETE FROM copies WHERE card_id = ?", (card_id,))
+            self._db.execute("DELETE FROM cards WHERE id = ?", (card_id,))
+
+    def copies_left(self, card_id: str) -> int:
+        """Copies never used for a presentation."""
+        return self._summary(card_id).copies_left
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _summary(self, card_id: str) -> CardSummary:
+        for summary in self.list_cards():
+            if summary.id == card_id:
+                return summary
+        raise UnknownCardError(
+            f"no card {card_id!r} in this wallet", hint="`cancuoc wallet list` shows the ids"
+        )
+
+
+@contextmanager
+def opened(wallet: Wallet) -> Iterator[Wallet]:
+    """Close the wallet file when done."""
+    with closing(wallet):
+        yield wallet
+
+
+def _card_row(card_id: str, card: ReceivedCard | CardSummary) -> str:
+    return f"cards:{card_id}|{card.vct}|{card.issuer}|{card.configuration_id}"
+
+
+def _copy_row(copy_id: str, card_id: str) -> str:
+    return f"copies:{copy_id}|{card_id}"
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, isolation_level="DEFERRED")
+    connection.execute("PRAGMA foreign_keys = ON")
+    connection.execute("PRAGMA secure_delete = ON")
+    connection.execute("PRAGMA synchronous = FULL")
+    return connection
