@@ -151,9 +151,9 @@ def postgres_unreachable() -> str | None:
 
 
 @contextmanager
-def postgres_database() -> Iterator[str]:
-    """A fresh database on the loopback PostgreSQL, dropped afterwards."""
-    name = f"cancuoc_bench_{secrets.token_hex(6)}"
+def postgres_database(prefix: str = "cancuoc_bench") -> Iterator[str]:
+    """A fresh database on the loopback PostgreSQL, dropped afterwards (the tests use it too)."""
+    name = f"{prefix}_{secrets.token_hex(6)}"
     _postgres_admin(f'CREATE DATABASE "{name}"')
     try:
         yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"

@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "CANCUOC_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
-
-
-def _postgres_admin(statement: str) -> None:
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    async def run() -> None:
-        engine = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as connection:
-                await connection.execute(text(statement))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run())
+from bench.server import postgres_database, postgres_unreachable
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -36,17 +17,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'cancuoc.db'}"
         return
-    name = f"cancuoc_test_{secrets.token_hex(6)}"
-    try:
-        _postgres_admin(f'CREATE DATABASE "{name}"')
-    except OSError as exc:
+    unreachable = postgres_unreachable()
+    if unreachable is not None:
         if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required in CI and is unreachable: {exc}")
-        pytest.skip(f"PostgreSQL unreachable: {exc}")
-    try:
-        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            pytest.fail(f"PostgreSQL is required in CI and is unreachable: {unreachable}")
+        pytest.skip(f"PostgreSQL unreachable: {unreachable}")
+    with postgres_database(prefix="cancuoc_test") as url:
+        yield url
 
 
 class Clock:
