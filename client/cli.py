@@ -7,6 +7,8 @@ import typer
 from client import output
 from client.admin import admin_app
 from client.api import ApiError, ServerError
+from client.local_server import LocalServerError
+from client.receive import ReceiveError
 from client.wallet import WalletError
 from client.wallet.commands import wallet_app
 from shared.errors import CredentialError
@@ -60,3 +62,9 @@ def main(argv: list[str] | None = None) -> None:
     except WalletError as exc:
         output.error(str(exc), hint=exc.hint)
         raise SystemExit(exc.exit_code) from None
+    except ReceiveError as exc:
+        output.error(f"offer refused: {exc}")
+        raise SystemExit(EXIT_CHECK_FAILED) from None
+    except LocalServerError as exc:
+        output.error(str(exc))
+        raise SystemExit(EXIT_SERVER) from None
