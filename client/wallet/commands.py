@@ -1,4 +1,4 @@
-"""`cancuoc wallet`: the citizen's commands (init, receive, list, show, delete) over the wallet store."""
+"""`cancuoc wallet`: the citizen's commands (init, receive, list, show, delete, status, backup, restore)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from client import output
 from client.api import IssuerApi
 from client.receive import MAX_COPIES, PendingOffer, ReceiveError, open_offer, redeem_offer
 from client.wallet import OfferRefusedError, PinFormatError
+from client.wallet.backup import BackupError, export_backup, refuse_existing, restore_backup, write_backup
+from client.wallet.status import check_wallet
 from client.wallet.store import CardSummary, Wallet, create_wallet, default_home, open_wallet, opened
 
 MIN_PIN_DIGITS = 6
@@ -112,7 +114,7 @@ def list_cards(as_json: JsonOption = False) -> None:
     if as_json:
         output.json([_summary_json(s) for s in cards])
         return
-    rows = [(s.id, s.configuration_id, s.issuer, s.copies_left, "unknown") for s in cards]
+    rows = [(s.id, s.configuration_id, s.issuer, s.copies_left, s.status) for s in cards]
     output.table("cards in the wallet", ("id", "credential", "issuer", "copies left", "status"), rows)
 
 
@@ -157,6 +159,68 @@ def delete(
     output.ok(f"card {card_id} deleted")
 
 
+@wallet_app.command()
+def status(as_json: JsonOption = False) -> None:
+    """Check every card against its issuer's signed status list: valid, suspended, revoked or unknown.
+
+    A list that cannot be fetched or verified leaves the card "unknown", never "valid".
+
+    Example: cancuoc wallet status --json
+    """
+    now = datetime.now(UTC)
+    with opened(_unlock()) as wallet, IssuerApi() as api:
+        results = check_wallet(wallet, api, now=now)
+    if as_json:
+        output.json(
+            [
+                {k: getattr(r, k) for k in ("id", "vct", "issuer", "status", "checked_at", "detail")}
+                for r in results
+            ]
+        )
+        return
+    rows = [(r.id, r.issuer, r.status, r.checked_at) for r in results]
+    output.table("card status", ("card", "issuer", "status", "checked at"), rows)
+    for r in results:
+        if r.detail:
+            output.plain(f"{r.id}: {r.detail}")
+
+
+@wallet_app.command()
+def backup(
+    out: Annotated[Path, typer.Option("--out", help="The backup file to write (encrypted with your PIN).")],
+) -> None:
+    """Write an encrypted backup of the whole wallet: cards, copies, keys and statuses.
+
+    Example: cancuoc wallet backup --out ~/wallet-backup.json
+    """
+    pin = _pin()
+    with opened(open_wallet(_home(), pin, now=datetime.now(UTC))) as wallet:
+        data = export_backup(wallet, pin)
+    write_backup(out, data)
+    output.ok(f"backup written to {out}")
+
+
+@wallet_app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A file written by `cancuoc wallet backup`.")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Overwrite the wallet already under CANCUOC_HOME.")
+    ] = False,
+) -> None:
+    """Restore a wallet from a backup into CANCUOC_HOME, with the PIN the backup was made with.
+
+    Example: cancuoc wallet restore ~/wallet-backup.json
+    """
+    home = _home()
+    refuse_existing(home, replace=replace)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise BackupError(f"cannot read {file}: {exc.strerror}", hint="check the path") from None
+    count = restore_backup(home, data, _pin(), replace=replace)
+    output.ok(f"restored {count} cards into {home}")
+
+
 def _offer_link(offer: str) -> str:
     """A link as given, a file holding one, or a bare `credential_offer_uri` URL."""
     text = offer.strip()
@@ -192,7 +256,7 @@ def _summary_json(summary: CardSummary) -> dict[str, Any]:
         "issuer": summary.issuer,
         "configuration_id": summary.configuration_id,
         "copies_left": summary.copies_left,
-        "status": "unknown",
+        "status": summary.status,
     }
 
 

@@ -40,6 +40,13 @@ FREE_TRIES = 5
 FIRST_LOCK_SECONDS = 30
 INIT_HINT = "run `cancuoc wallet init` (or set CANCUOC_HOME to where your wallet is)"
 
+STATUS_COLUMNS = {
+    "status": "TEXT NOT NULL DEFAULT 'unknown'",
+    "status_checked_at": "TEXT",
+    "status_detail": "TEXT",
+}
+"""The last `wallet status` of each card: not personal data, so in clear; added to older wallets on open."""
+
 SCHEMA = """
 CREATE TABLE meta (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -79,6 +86,9 @@ class CardSummary:
     configuration_id: str
     created_at: str
     copies_left: int
+    status: str = "unknown"
+    checked_at: str | None = None
+    detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +141,8 @@ def create_wallet(home: Path, pin: str) -> Wallet:
             connection.execute("BEGIN")
             for statement in filter(str.strip, SCHEMA.split(";")):
                 connection.execute(statement)
+            for name, declaration in STATUS_COLUMNS.items():
+                connection.execute(f"ALTER TABLE cards ADD COLUMN {name} {declaration}")
             connection.execute(
                 "INSERT INTO meta (id, scrypt_n, scrypt_r, scrypt_p, salt, pin_check) "
                 "VALUES (1, ?, ?, ?, ?, ?)",
@@ -150,7 +162,9 @@ def open_wallet(home: Path, pin: str, *, now: datetime) -> Wallet:
         raise NoWalletError(f"no wallet here ({home})", hint=INIT_HINT)
     connection = _connect(path)
     try:
-        return Wallet(connection, _unlock(connection, pin, now.timestamp()))
+        key = _unlock(connection, pin, now.timestamp())
+        _add_status_columns(connection)
+        return Wallet(connection, key)
     except BaseException:
         connection.close()
         raise
@@ -221,7 +235,8 @@ class Wallet:
         """Every card, oldest first, without decrypting anything."""
         rows = self._db.execute(
             "SELECT c.id, c.vct, c.issuer, c.configuration_id, c.created_at, "
-            "(SELECT count(*) FROM copies WHERE card_id = c.id AND used_for IS NULL) "
+            "(SELECT count(*) FROM copies WHERE card_id = c.id AND used_for IS NULL), "
+            "c.status, c.status_checked_at, c.status_detail "
             "FROM cards c ORDER BY c.created_at, c.rowid"
         ).fetchall()
         return [CardSummary(*row) for row in rows]
@@ -242,6 +257,48 @@ class Wallet:
             key = private_key_from_jwk(copy.jwk)
             copies.append(StoredCopy(copy_id, copy.credential, key, used_for, used_at))
         return StoredCard(summary, claims.claims, tuple(copies))
+
+    def set_status(self, card_id: str, status: str, *, checked_at: datetime, detail: str | None) -> None:
+        """Record the result of a status check of a card."""
+        with self._db:
+            self._db.execute(
+                "UPDATE cards SET status = ?, status_checked_at = ?, status_detail = ? WHERE id = ?",
+                (status, checked_at.isoformat(), detail, card_id),
+            )
+
+    def restore_cards(self, cards: Sequence[StoredCard]) -> None:
+        """Put back cards exported from another wallet (same ids, copies, statuses) in ONE transaction."""
+        with self._db:
+            for card in cards:
+                s = card.summary
+                blob = seal(self._key, msgspec.json.encode(_CardBlob(card.claims)), _card_row(s.id, s))
+                self._db.execute(
+                    "INSERT INTO cards (id, vct, issuer, configuration_id, created_at, blob, status, "
+                    "status_checked_at, status_detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        s.id,
+                        s.vct,
+                        s.issuer,
+                        s.configuration_id,
+                        s.created_at,
+                        blob,
+                        s.status,
+                        s.checked_at,
+                        s.detail,
+                    ),
+                )
+                for copy in card.copies:
+                    plain = msgspec.json.encode(_CopyBlob(copy.credential, private_jwk(copy.key)))
+                    self._db.execute(
+                        "INSERT INTO copies (id, card_id, blob, used_for, used_at) VALUES (?, ?, ?, ?, ?)",
+                        (
+                            copy.id,
+                            s.id,
+                            seal(self._key, plain, _copy_row(copy.id, s.id)),
+                            copy.used_for,
+                            copy.used_at,
+                        ),
+                    )
 
     def delete_card(self, card_id: str) -> None:
         """Remove a card and every copy of it."""
@@ -279,6 +336,14 @@ def _card_row(card_id: str, card: ReceivedCard | CardSummary) -> str:
 
 def _copy_row(copy_id: str, card_id: str) -> str:
     return f"copies:{copy_id}|{card_id}"
+
+
+def _add_status_columns(connection: sqlite3.Connection) -> None:
+    present = {row[1] for row in connection.execute("PRAGMA table_info(cards)")}
+    with connection:
+        for name, declaration in STATUS_COLUMNS.items():
+            if name not in present:
+                connection.execute(f"ALTER TABLE cards ADD COLUMN {name} {declaration}")
 
 
 def _connect(path: Path) -> sqlite3.Connection:
