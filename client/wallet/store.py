@@ -16,55 +16,14 @@ from typing import Any
 import msgspec
 
 from client.receive import ReceivedCard
-from client.wallet import (
-    LockedError,
-    NoWalletError,
-    UnknownCardError,
-    WalletExistsError,
-    WrongPinError,
-)
-from client.wallet.crypto import (
-    KdfParams,
-    derive_key,
-    make_pin_check,
-    new_kdf_params,
-    pin_matches,
-    seal,
-    unseal,
-)
+from client.wallet import NoWalletError, UnknownCardError, WalletExistsError
+from client.wallet.crypto import derive_key, make_pin_check, new_kdf_params, seal, unseal
+from client.wallet.schema import add_status_columns, connect, create_tables
+from client.wallet.unlock import INIT_HINT, unlock
 from shared.jose import PrivateKey, private_jwk, private_key_from_jwk
 from shared.sdjwt.present import read_unverified
 
 WALLET_FILE = "wallet.db"
-FREE_TRIES = 5
-FIRST_LOCK_SECONDS = 30
-INIT_HINT = "run `cancuoc wallet init` (or set CANCUOC_HOME to where your wallet is)"
-
-STATUS_COLUMNS = {
-    "status": "TEXT NOT NULL DEFAULT 'unknown'",
-    "status_checked_at": "TEXT",
-    "status_detail": "TEXT",
-}
-"""The last `wallet status` of each card: not personal data, so in clear; added to older wallets on open."""
-
-SCHEMA = """
-CREATE TABLE meta (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    scrypt_n INTEGER NOT NULL, scrypt_r INTEGER NOT NULL, scrypt_p INTEGER NOT NULL, salt BLOB NOT NULL,
-    pin_check BLOB NOT NULL,
-    failed_attempts INTEGER NOT NULL DEFAULT 0,
-    locked_until REAL NOT NULL DEFAULT 0
-);
-CREATE TABLE cards (
-    id TEXT PRIMARY KEY, vct TEXT NOT NULL, issuer TEXT NOT NULL, configuration_id TEXT NOT NULL,
-    created_at TEXT NOT NULL, blob BLOB NOT NULL
-);
-CREATE TABLE copies (
-    id TEXT PRIMARY KEY, card_id TEXT NOT NULL REFERENCES cards (id) ON DELETE CASCADE,
-    blob BLOB NOT NULL, used_for TEXT, used_at TEXT
-);
-CREATE INDEX copies_by_card ON copies (card_id);
-"""
 
 
 def default_home(env: Mapping[str, str]) -> Path:
@@ -135,14 +94,11 @@ def create_wallet(home: Path, pin: str) -> Wallet:
         ) from None
     params = new_kdf_params()
     key = derive_key(pin, params)
-    connection = _connect(path)
+    connection = connect(path)
     try:
         with connection:
             connection.execute("BEGIN")
-            for statement in filter(str.strip, SCHEMA.split(";")):
-                connection.execute(statement)
-            for name, declaration in STATUS_COLUMNS.items():
-                connection.execute(f"ALTER TABLE cards ADD COLUMN {name} {declaration}")
+            create_tables(connection)
             connection.execute(
                 "INSERT INTO meta (id, scrypt_n, scrypt_r, scrypt_p, salt, pin_check) "
                 "VALUES (1, ?, ?, ?, ?, ?)",
@@ -160,45 +116,14 @@ def open_wallet(home: Path, pin: str, *, now: datetime) -> Wallet:
     path = home / WALLET_FILE
     if not path.is_file():
         raise NoWalletError(f"no wallet here ({home})", hint=INIT_HINT)
-    connection = _connect(path)
+    connection = connect(path)
     try:
-        key = _unlock(connection, pin, now.timestamp())
-        _add_status_columns(connection)
+        key = unlock(connection, pin, now.timestamp())
+        add_status_columns(connection)
         return Wallet(connection, key)
     except BaseException:
         connection.close()
         raise
-
-
-def _unlock(connection: sqlite3.Connection, pin: str, now: float) -> bytes:
-    row = connection.execute(
-        "SELECT scrypt_n, scrypt_r, scrypt_p, salt, pin_check, failed_attempts, locked_until FROM meta"
-    ).fetchone()
-    if row is None:
-        raise NoWalletError("the wallet file has no settings", hint=INIT_HINT)
-    n, r, p, salt, check, failed, locked_until = row
-    if locked_until > now:
-        raise LockedError(int(locked_until - now + 0.999))
-    key = derive_key(pin, KdfParams(n, r, p, salt))
-    if pin_matches(key, check):
-        if failed:
-            with connection:
-                connection.execute("UPDATE meta SET failed_attempts = 0, locked_until = 0")
-        return key
-    with connection:
-        failed = connection.execute(
-            "UPDATE meta SET failed_attempts = failed_attempts + 1 RETURNING failed_attempts"
-        ).fetchone()[0]
-        if failed >= FREE_TRIES:
-            seconds = FIRST_LOCK_SECONDS * 2 ** (failed - FREE_TRIES)
-            connection.execute("UPDATE meta SET locked_until = ?", (now + seconds,))
-    if failed >= FREE_TRIES:
-        raise LockedError(seconds)
-    left = FREE_TRIES - failed
-    raise WrongPinError(
-        f"wrong PIN: {left} {'try' if left == 1 else 'tries'} left before the wallet locks",
-        hint="the PIN you chose at `cancuoc wallet init`",
-    )
 
 
 class Wallet:
@@ -336,19 +261,3 @@ def _card_row(card_id: str, card: ReceivedCard | CardSummary) -> str:
 
 def _copy_row(copy_id: str, card_id: str) -> str:
     return f"copies:{copy_id}|{card_id}"
-
-
-def _add_status_columns(connection: sqlite3.Connection) -> None:
-    present = {row[1] for row in connection.execute("PRAGMA table_info(cards)")}
-    with connection:
-        for name, declaration in STATUS_COLUMNS.items():
-            if name not in present:
-                connection.execute(f"ALTER TABLE cards ADD COLUMN {name} {declaration}")
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    connection = sqlite3.connect(path, isolation_level="DEFERRED")
-    connection.execute("PRAGMA foreign_keys = ON")
-    connection.execute("PRAGMA secure_delete = ON")
-    connection.execute("PRAGMA synchronous = FULL")
-    return connection
