@@ -7,16 +7,21 @@ presentation (VALID); VSS revokes the card; the same check fails (INVALID, revok
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
+import subprocess
+import sys
 import tempfile
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from client import output
 from client.api import IssuerApi, ServerApi
-from client.local_server import LocalServer, local_server
-from client.receive import ReceivedCard, open_offer, redeem_offer
+from client.local_server import LocalServer, LocalServerError, local_server
+from client.wallet.store import StoredCopy, open_wallet, opened
 from shared import statuslist
 from shared.errors import CredentialError, InvalidStatusListError
 from shared.jose import public_key_from_jwk
@@ -57,9 +62,9 @@ def run_demo(*, as_json: bool = False) -> None:
         now = datetime.now(UTC)
         presentations = {
             card.configuration_id: create_presentation(
-                card.copies[0].credential,
+                card.copy.credential,
                 CHECK_IN[card.configuration_id],
-                holder_key=card.copies[0].key,
+                holder_key=card.copy.key,
                 audience=CLINIC,
                 nonce=nonce,
                 issued_at=int(now.timestamp()),
@@ -78,6 +83,40 @@ def run_demo(*, as_json: bool = False) -> None:
         story.report["after_revocation"] = check_in(story, server, presentations, policy)
     if as_json:
         output.json(story.report)
+
+
+DEMO_PIN = "246810"
+"""The demo wallet's PIN (a throw-away wallet in a temporary folder)."""
+
+
+@dataclass(frozen=True)
+class Holding:
+    """One card in the citizen's wallet, and the copy the demo presents."""
+
+    configuration_id: str
+    copy: StoredCopy
+
+
+class CitizenWallet:
+    """`cancuoc wallet …` as a separate process with its own CANCUOC_HOME and PIN, as a citizen runs it."""
+
+    def __init__(self, home: Path, pin: str) -> None:
+        self.home, self.pin = home, pin
+
+    def run(self, *args: str) -> Any:
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("CANCUOC_")}
+        environment.update(CANCUOC_HOME=str(self.home), CANCUOC_PIN=self.pin)
+        done = subprocess.run(  # noqa: S603 - our own console script with fixed arguments
+            [str(Path(sys.executable).parent / "cancuoc"), "wallet", *args],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise LocalServerError(f"cancuoc wallet {args[0]} failed: {done.stderr.strip()[-500:]}")
+        return json.loads(done.stdout) if "--json" in args else None
 
 
 class Story:
@@ -99,27 +138,33 @@ def pick_citizen(server: LocalServer) -> dict[str, Any]:
     raise RuntimeError("the seeded registry has no citizen with both VSS records")
 
 
-def receive_all(
-    story: Story, server: LocalServer, tokens: dict[str, str], citizen_id: str
-) -> list[ReceivedCard]:
+def receive_all(story: Story, server: LocalServer, tokens: dict[str, str], citizen_id: str) -> list[Holding]:
+    """The citizen's part through the real wallet CLI (`cancuoc wallet init|receive`), non-interactively."""
+    home = server.data_dir / "citizen-wallet"
+    wallet = CitizenWallet(home, DEMO_PIN)
+    wallet.run("init")
+    story.step("The citizen activates a PIN-protected wallet (`cancuoc wallet init`)")
     offers = {"mps": ["identity"], "vss": ["health_insurance", "social_insurance"]}
-    cards: list[ReceivedCard] = []
+    stored: list[dict[str, Any]] = []
     for issuer, configurations in offers.items():
         with ServerApi(server.base_url, tokens[issuer]) as officer:
             offer = officer.create_offer(issuer, citizen_id, configurations)
         story.step(
             f"{issuer.upper()} officer makes an offer; the code {offer.tx_code} goes to the citizen by SMS"
         )
-        with IssuerApi() as api:
-            pending = open_offer(api, offer.offer_uri)
-            received = redeem_offer(api, pending, tx_code=offer.tx_code, copies=3, now=datetime.now(UTC))
+        received = wallet.run(
+            "receive", offer.offer_uri, "--tx-code", offer.tx_code or "", "--copies", "3", "--json"
+        )
         for card in received:
             story.step(
-                f"  received {card.configuration_id}: {len(card.copies)} copies, each bound to its own key"
+                f"  `cancuoc wallet receive`: {card['configuration_id']}, {card['copies_left']} copies"
             )
-        cards.extend(received)
-    story.report["received"] = {card.configuration_id: len(card.copies) for card in cards}
-    return cards
+        stored.extend(received)
+    story.report["received"] = {card["configuration_id"]: card["copies_left"] for card in stored}
+    with opened(open_wallet(home, DEMO_PIN, now=datetime.now(UTC))) as opened_wallet:
+        return [
+            Holding(card["configuration_id"], opened_wallet.get_card(card["id"]).copies[0]) for card in stored
+        ]
 
 
 def check_in(
