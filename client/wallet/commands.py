@@ -13,6 +13,7 @@ import typer
 
 from client import output
 from client.api import IssuerApi
+from client.qr import NoQrCodeError, is_image, read_qr_image
 from client.receive import MAX_COPIES, PendingOffer, ReceiveError, open_offer, redeem_offer
 from client.wallet import OfferRefusedError, PinFormatError
 from client.wallet.backup import BackupError, export_backup, refuse_existing, restore_backup, write_backup
@@ -222,7 +223,7 @@ def restore(
 
 
 def _offer_link(offer: str) -> str:
-    """A link as given, a file holding one, or a bare `credential_offer_uri` URL."""
+    """A link as given, a file holding one, an image of its QR code, or a bare `credential_offer_uri` URL."""
     text = offer.strip()
     scheme = urlsplit(text).scheme
     if scheme not in ("openid-credential-offer", "haip-vci", "http", "https"):
@@ -231,7 +232,12 @@ def _offer_link(offer: str) -> str:
             raise OfferRefusedError(
                 f"{offer!r} is neither an offer link nor a file", hint="pass the link or the file it is in"
             )
-        text = path.read_text().strip()
+        try:
+            text = read_qr_image(path) if is_image(path) else path.read_text().strip()
+        except (NoQrCodeError, UnicodeDecodeError) as exc:
+            raise OfferRefusedError(
+                f"cannot read an offer from {path}: {exc}", hint="pass the link itself"
+            ) from exc
         scheme = urlsplit(text).scheme
     if scheme in ("http", "https") and "credential_offer" not in urlsplit(text).query:
         return f"openid-credential-offer://?credential_offer_uri={quote(text, safe='')}"
