@@ -6,7 +6,7 @@ stores anything: signature, `vct` of the configuration, no Key Binding JWT, and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from client.api import IssuerApi
@@ -14,6 +14,7 @@ from shared.errors import CredentialError
 from shared.jose import PrivateKey, generate_private_key, public_key_from_jwk
 from shared.oid4vci import (
     AuthorizationServerMetadata,
+    CredentialConfiguration,
     CredentialOffer,
     IssuerMetadata,
     JwtVcIssuerMetadata,
@@ -47,6 +48,8 @@ class ReceivedCard:
     configuration_id: str
     vct: str
     copies: tuple[ReceivedCopy, ...]
+    display: dict[str, dict[str, str]] = field(default_factory=dict)
+    """locale → names from the issuer's metadata: "" for the credential, then one per top-level claim."""
 
 
 @dataclass(frozen=True)
@@ -123,8 +126,29 @@ def redeem_offer(
             raise ReceiveError("the issuer bound two credentials to the same key")
         if not received:
             raise ReceiveError(f"the issuer returned no {configuration_id} credential")
-        cards.append(ReceivedCard(issuer, configuration_id, configuration.vct or "", received))
+        cards.append(
+            ReceivedCard(
+                issuer, configuration_id, configuration.vct or "", received, display_names(configuration)
+            )
+        )
     return cards
+
+
+def display_names(configuration: CredentialConfiguration) -> dict[str, dict[str, str]]:
+    """The issuer's display names of a credential and its top-level claims, by locale (OID4VCI §12.2.4)."""
+    names: dict[str, dict[str, str]] = {}
+    described = configuration.credential_metadata
+    if described is None:
+        return names
+    for display in described.display:
+        if display.locale and display.name:
+            names.setdefault(display.locale, {})[""] = display.name
+    for claim in described.claims:
+        if len(claim.path) == 1 and isinstance(claim.path[0], str):
+            for display in claim.display:
+                if display.locale and display.name:
+                    names.setdefault(display.locale, {})[claim.path[0]] = display.name
+    return names
 
 
 def _published_keys(api: IssuerApi, issuer: str) -> TrustedIssuer:

@@ -118,6 +118,18 @@ def test_show_prints_the_claims(received: Received) -> None:
     assert received.citizen["full_name"] in human.stdout
 
 
+def test_show_uses_the_issuers_display_names_in_both_languages(received: Received) -> None:
+    identity = received.card("identity")["id"]
+    vietnamese = received.wallet("show", identity, "--lang", "vi")
+    assert vietnamese.exit_code == 0, vietnamese.output
+    assert "Căn cước điện tử" in vietnamese.stdout
+    assert "Họ, chữ đệm và tên" in vietnamese.stdout
+    english = received.wallet("show", identity, "--lang", "en")
+    assert "Electronic identity" in english.stdout
+    assert "Full name" in english.stdout
+    assert received.wallet("show", identity, "--lang", "fr").exit_code == 2
+
+
 def test_raw_is_the_credential_the_issuer_sent(received: Received) -> None:
     card = received.card("health_insurance")
     raw = received.wallet("show", card["id"], "--raw")

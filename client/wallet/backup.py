@@ -93,6 +93,7 @@ class _CardRecord(msgspec.Struct, frozen=True):
     summary: dict[str, Any]
     claims: dict[str, Any]
     copies: list[_CopyRecord]
+    display: dict[str, dict[str, str]] = {}
 
 
 class _Payload(msgspec.Struct, frozen=True):
@@ -212,7 +213,7 @@ def _digest(header: BackupHeader, ciphertext: str) -> str:
 
 def _record(card: StoredCard) -> _CardRecord:
     copies = [_CopyRecord(c.id, c.credential, private_jwk(c.key), c.used_for, c.used_at) for c in card.copies]
-    return _CardRecord(msgspec.to_builtins(card.summary), card.claims, copies)
+    return _CardRecord(msgspec.to_builtins(card.summary), card.claims, copies, card.display)
 
 
 def _card(record: _CardRecord) -> StoredCard:
@@ -220,4 +221,4 @@ def _card(record: _CardRecord) -> StoredCard:
         StoredCopy(c.id, c.credential, private_key_from_jwk(c.jwk), c.used_for, c.used_at)
         for c in record.copies
     )
-    return StoredCard(CardSummary(**record.summary), record.claims, copies)
+    return StoredCard(CardSummary(**record.summary), record.claims, copies, record.display)

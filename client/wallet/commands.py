@@ -124,11 +124,18 @@ def show(
     card_id: Annotated[str, typer.Argument(metavar="ID", help="A card id from `cancuoc wallet list`.")],
     as_json: JsonOption = False,
     raw: Annotated[bool, typer.Option("--raw", help="Print one stored SD-JWT exactly as issued.")] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="vi or en: the issuer's names for the claims (default: $LANG)."),
+    ] = None,
 ) -> None:
-    """Show the claims of a card, or (--raw) one of its stored credentials byte for byte.
+    """Show the claims of a card with the issuer's display names, or (--raw) one stored credential as issued.
 
-    Example: cancuoc wallet show 3f9a1c02b7de --json
+    Example: cancuoc wallet show 3f9a1c02b7de --lang vi
     """
+    language = lang or ("vi" if os.environ.get("LANG", "").lower().startswith("vi") else "en")
+    if language not in ("vi", "en"):
+        raise typer.BadParameter("--lang must be vi or en")
     with opened(_unlock()) as wallet:
         card = wallet.get_card(card_id)
     if raw:
@@ -139,8 +146,11 @@ def show(
     if as_json:
         output.json({**_summary_json(card.summary), "claims": claims})
         return
-    title = f"{card.summary.configuration_id} from {card.summary.issuer} (card {card.summary.id})"
-    output.table(title, ("claim", "value"), sorted((k, _text(v)) for k, v in claims.items()))
+    names = card.display.get(language, {})
+    title = f"{names.get('', card.summary.configuration_id)} — {card.summary.issuer} (card {card.summary.id})"
+    label = "thông tin" if language == "vi" else "claim"
+    value = "giá trị" if language == "vi" else "value"
+    output.table(title, (label, value), [(names.get(k, k), _text(v)) for k, v in sorted(claims.items())])
 
 
 @wallet_app.command()

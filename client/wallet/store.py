@@ -8,7 +8,7 @@ import secrets
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,7 @@ class StoredCard:
     summary: CardSummary
     claims: dict[str, Any]
     copies: tuple[StoredCopy, ...]
+    display: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 class _CopyBlob(msgspec.Struct, frozen=True):
@@ -75,6 +76,7 @@ class _CopyBlob(msgspec.Struct, frozen=True):
 
 class _CardBlob(msgspec.Struct, frozen=True):
     claims: dict[str, Any]
+    display: dict[str, dict[str, str]] = {}
 
 
 def verifier_hash(verifier_id: str) -> str:
@@ -140,7 +142,8 @@ class Wallet:
             for card in cards:
                 card_id = secrets.token_hex(6)
                 claims = read_unverified(card.copies[0].credential).claims
-                blob = seal(self._key, msgspec.json.encode(_CardBlob(claims)), _card_row(card_id, card))
+                plain_card = msgspec.json.encode(_CardBlob(claims, card.display))
+                blob = seal(self._key, plain_card, _card_row(card_id, card))
                 self._db.execute(
                     "INSERT INTO cards (id, vct, issuer, configuration_id, created_at, blob) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
@@ -181,7 +184,7 @@ class Wallet:
             copy = msgspec.json.decode(plain, type=_CopyBlob)
             key = private_key_from_jwk(copy.jwk)
             copies.append(StoredCopy(copy_id, copy.credential, key, used_for, used_at))
-        return StoredCard(summary, claims.claims, tuple(copies))
+        return StoredCard(summary, claims.claims, tuple(copies), claims.display)
 
     def set_status(self, card_id: str, status: str, *, checked_at: datetime, detail: str | None) -> None:
         """Record the result of a status check of a card."""
@@ -196,7 +199,8 @@ class Wallet:
         with self._db:
             for card in cards:
                 s = card.summary
-                blob = seal(self._key, msgspec.json.encode(_CardBlob(card.claims)), _card_row(s.id, s))
+                plain_card = msgspec.json.encode(_CardBlob(card.claims, card.display))
+                blob = seal(self._key, plain_card, _card_row(s.id, s))
                 self._db.execute(
                     "INSERT INTO cards (id, vct, issuer, configuration_id, created_at, blob, status, "
                     "status_checked_at, status_detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
