@@ -10,11 +10,12 @@ from typing import Any
 import httpx
 import pytest
 from family_rows import add_citizen, add_family
-from server_process import RunningServer, free_port, running_server
+from server_process import RunningServer, running_server
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection
 from typer.testing import CliRunner
 
+from bench.server import free_port
 from client.api import Offer, ServerApi, ServerError
 from client.cli import app, main
 from shared.jose import public_key_from_jwk
