@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.params import FromPath, JSONBody
 
 from server.context import Context
+from server.http.params import NO_STORE, Authorization
+from server.services.catalog import known_issuer
 from server.services.operators import authorize
-from server.services.status import StatusChange, change_status, check_issuer, list_families
-
-Authorization = Annotated[str | None, HeaderParameter(name="Authorization")]
-NO_STORE = {"Cache-Control": "no-store"}
+from server.services.status import StatusChange, change_status, list_families
 
 
 class FamilyController(Controller):
@@ -28,7 +27,7 @@ class FamilyController(Controller):
         authorization: Authorization = None,
     ) -> Response[dict[str, Any]]:
         """Revoke, suspend or reinstate one credential family (all its copies); officer or admin."""
-        await authorize(context, authorization, issuer=check_issuer(issuer))
+        await authorize(context, authorization, issuer=known_issuer(issuer))
         return Response(await change_status(context, issuer, data, family_id=family_id), headers=NO_STORE)
 
     @post("/citizens/{citizen_id:str}/status", status_code=200)
@@ -41,7 +40,7 @@ class FamilyController(Controller):
         authorization: Authorization = None,
     ) -> Response[dict[str, Any]]:
         """Change every family a citizen holds from this issuer; revoked ones stay revoked."""
-        await authorize(context, authorization, issuer=check_issuer(issuer))
+        await authorize(context, authorization, issuer=known_issuer(issuer))
         return Response(await change_status(context, issuer, data, citizen_id=citizen_id), headers=NO_STORE)
 
     @get("/citizens/{citizen_id:str}/families")
@@ -53,5 +52,5 @@ class FamilyController(Controller):
         authorization: Authorization = None,
     ) -> Response[dict[str, Any]]:
         """The citizen's credential families at this issuer; officer, auditor or admin."""
-        await authorize(context, authorization, issuer=check_issuer(issuer), roles=("auditor",))
+        await authorize(context, authorization, issuer=known_issuer(issuer), roles=("auditor",))
         return Response(await list_families(context, issuer, citizen_id), headers=NO_STORE)

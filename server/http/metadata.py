@@ -7,18 +7,10 @@ from typing import Any
 from litestar import Controller, Response, get
 from litestar.params import FromPath
 
-from server.config import ISSUERS
 from server.context import Context
-from server.errors import NotFoundError
-from server.services.catalog import authorization_server_metadata, credential_issuer_metadata
+from server.services.catalog import authorization_server_metadata, credential_issuer_metadata, known_issuer
 
 CACHEABLE = {"Cache-Control": "public, max-age=300"}
-
-
-def known_issuer(issuer: FromPath[str]) -> str:
-    if issuer not in ISSUERS:
-        raise NotFoundError(f"no issuer {issuer!r} here")
-    return issuer
 
 
 class MetadataController(Controller):

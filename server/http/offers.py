@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.params import FromPath, JSONBody
 
 from server.context import Context
-from server.http.metadata import known_issuer
+from server.http.params import NO_STORE, Authorization
+from server.services.catalog import known_issuer
 from server.services.offers import OfferRequest, create_offer, fetch_offer
 from server.services.operators import authorize
-
-Authorization = Annotated[str | None, HeaderParameter(name="Authorization")]
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 class OfferController(Controller):

@@ -9,14 +9,13 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, HeaderParameter
 
 from server.context import Context
-from server.http.metadata import known_issuer
+from server.http.params import NO_STORE, Authorization
+from server.services.catalog import known_issuer
 from server.services.issuance import issue_credentials
 from server.services.token import exchange_pre_authorized_code, issue_nonce
 
-Authorization = Annotated[str | None, HeaderParameter(name="Authorization")]
 ContentType = Annotated[str | None, HeaderParameter(name="Content-Type")]
 TokenForm = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 class Oid4vciController(Controller):

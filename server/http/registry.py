@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Response, get
-from litestar.params import FromPath, HeaderParameter
+from litestar.params import FromPath
 
 from server.context import Context
+from server.http.params import NO_STORE, Authorization
+from server.services.catalog import known_issuer
 from server.services.operators import authorize
 from server.services.registry import citizen_records
-from server.services.status import check_issuer
-
-Authorization = Annotated[str | None, HeaderParameter(name="Authorization")]
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 class RegistryController(Controller):
@@ -28,5 +26,5 @@ class RegistryController(Controller):
         authorization: Authorization = None,
     ) -> Response[dict[str, Any]]:
         """MPS: the identity record; VSS: the health insurance card and the social insurance book."""
-        await authorize(context, authorization, issuer=check_issuer(issuer))
+        await authorize(context, authorization, issuer=known_issuer(issuer))
         return Response(await citizen_records(context, issuer, citizen_id), headers=NO_STORE)

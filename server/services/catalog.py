@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from server.errors import NotFoundError
 from shared.credentials import VCT_BY_TYPE
 
 ISSUER_NAMES = {
@@ -59,6 +60,13 @@ CLAIM_NAMES: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "months_per_scheme": ("Số tháng đóng theo chế độ", "Months contributed per scheme"),
     },
 }
+
+
+def known_issuer(issuer: str) -> str:
+    """``issuer`` when it is one of ours (mps, vss); a 404 otherwise."""
+    if issuer not in CONFIGURATIONS_BY_ISSUER:
+        raise NotFoundError(f"no issuer {issuer!r} here")
+    return issuer
 
 
 def issuer_of(configuration_id: str) -> str | None:

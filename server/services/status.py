@@ -9,9 +9,9 @@ from typing import Any
 
 import msgspec
 
-from server.config import ISSUERS
 from server.context import ServerContext
 from server.errors import ConflictError, HttpError, NotFoundError
+from server.services.catalog import known_issuer
 from server.store import status as store
 from shared.encoding import b64url_encode
 from shared.statuslist import INVALID, SUSPENDED, VALID, StatusList, sign_status_list_token
@@ -39,15 +39,9 @@ class StatusChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     status: str
 
 
-def check_issuer(issuer: str) -> str:
-    if issuer not in ISSUERS:
-        raise NotFoundError(f"no issuer {issuer!r} here")
-    return issuer
-
-
 async def status_list_token(context: ServerContext, issuer: str, list_id: int) -> SignedStatusList:
     """The signed list, from the cache unless the list changed or the token is past half its validity."""
-    check_issuer(issuer)
+    known_issuer(issuer)
     if not FIRST_LIST <= list_id <= LAST_LIST:
         raise NotFoundError(f"no status list {list_id} for {issuer}")
     now, validity = context.clock(), timedelta(seconds=context.config.status_list_validity)
@@ -117,7 +111,7 @@ async def change_status(
     transaction. A citizen-wide change leaves revoked families revoked; a single revoked family
     refuses to be suspended or reinstated (409).
     """
-    check_issuer(issuer)
+    known_issuer(issuer)
     status = _parse_status(change.status)
     if citizen_id is not None:
         check_citizen_id(citizen_id)
@@ -141,7 +135,7 @@ async def change_status(
 
 async def list_families(context: ServerContext, issuer: str, citizen_id: str) -> dict[str, Any]:
     """Every credential family a citizen holds from ``issuer``, with its status."""
-    check_issuer(issuer)
+    known_issuer(issuer)
     check_citizen_id(citizen_id)
     async with context.database.transaction() as connection:
         if not await store.citizen_exists(connection, citizen_id):
