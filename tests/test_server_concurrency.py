@@ -37,7 +37,7 @@ def server(database_url: str, tmp_path: Path) -> Iterator[RunningServer]:
 
 def access_token(server: RunningServer) -> str:
     """Seed a citizen, have an MPS officer offer the identity credential and redeem it (§4, §6)."""
-    seeded = json.loads(server.command("seed", "--citizens", "3", "--seed", "1", "--json").stdout)
+    seeded = json.loads(server.command("seed", "--citizens", "3", "--seed", "1", "--json"))
     citizen_id = seeded[0]["citizen_id"]
     officer = {"Authorization": f"Bearer {server.create_operator('mps-officer')}"}
     with httpx.Client(base_url=server.base_url, timeout=30) as client:

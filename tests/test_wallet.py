@@ -61,7 +61,7 @@ def run_main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, 
 @pytest.fixture(scope="module")
 def received(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Received]:
     with running_server(tmp_path_factory.mktemp("wallet-server")) as server:
-        seeded = json.loads(server.command("seed", "--citizens", "3", "--seed", "2", "--json").stdout)
+        seeded = json.loads(server.command("seed", "--citizens", "3", "--seed", "2", "--json"))
         citizen = next(c for c in seeded if c["has_health_card"] and c["has_social_book"])
         tokens = {issuer: server.create_operator(f"{issuer}-officer") for issuer in ("mps", "vss")}
         home = tmp_path_factory.mktemp("wallet-home")

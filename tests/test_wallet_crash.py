@@ -71,7 +71,7 @@ class Issuer:
 @pytest.fixture(scope="module")
 def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Issuer]:
     with running_server(tmp_path_factory.mktemp("crash-server")) as server:
-        seeded = json.loads(server.command("seed", "--citizens", "1", "--seed", "3", "--json").stdout)
+        seeded = json.loads(server.command("seed", "--citizens", "1", "--seed", "3", "--json"))
         metadata = httpx.get(well_known_url(f"{server.base_url}/mps", "openid-credential-issuer")).json()
         yield Issuer(
             server.base_url,

@@ -51,7 +51,7 @@ class Holder:
 def holder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Holder]:
     with ExitStack() as stack:
         server = stack.enter_context(running_server(tmp_path_factory.mktemp("status-server")))
-        seeded = json.loads(server.command("seed", "--citizens", "3", "--seed", "2", "--json").stdout)
+        seeded = json.loads(server.command("seed", "--citizens", "3", "--seed", "2", "--json"))
         citizen = next(c for c in seeded if c["has_health_card"] and c["has_social_book"])
         tokens = {issuer: server.create_operator(f"{issuer}-officer") for issuer in ("mps", "vss")}
         state = Holder(
