@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import msgspec
+
 from server.config import ISSUERS, ServerConfig
 from shared.jose import PrivateKey, generate_private_key, private_key_from_pem, private_key_to_pem
 
@@ -32,5 +34,5 @@ def _load_or_create(path: Path) -> PrivateKey:
         else:
             with os.fdopen(descriptor, "wb") as file:
                 file.write(pem)
-    pem = path.read_bytes()
-    return private_key_from_pem(pem, kid=private_key_from_pem(pem).public.thumbprint())
+    key = private_key_from_pem(path.read_bytes())
+    return PrivateKey(key.key, msgspec.structs.replace(key.public, kid=key.public.thumbprint()))
