@@ -17,7 +17,13 @@
     ├── RevokedError                    revoked              status INVALID
     ├── SuspendedError                  suspended            status SUSPENDED
     ├── UnknownStatusError              unknown_status       status value with no defined meaning
-    └── InvalidDataError                invalid_data         credential data that breaks a format rule
+    ├── InvalidDataError                invalid_data         credential data that breaks a format rule
+    ├── InvalidRequestError             invalid_request      OpenID4VP request the wallet refuses (§8.5)
+    │   ├── InvalidRequestUriMethodError  invalid_request_uri_method
+    │   ├── InvalidTransactionDataError invalid_transaction_data
+    │   └── VpFormatsNotSupportedError  vp_formats_not_supported
+    ├── AccessDeniedError               access_denied        no matching credentials, or no consent
+    └── InvalidResponseError            invalid_response     a VP response that does not answer its request
 
 Each raise also names a ``reason``: a short stable identifier of the exact rule that failed
 (``nonce_mismatch``, ``duplicate_digest``...), so that tests and reports can tell rules apart
@@ -114,3 +120,33 @@ class InvalidDataError(CredentialError):
         super().__init__(f"{field}: {rule}", reason=reason or "invalid_field")
         self.field = field
         self.rule = rule
+
+
+class InvalidRequestError(CredentialError):
+    """An OpenID4VP authorization request the wallet refuses (OID4VP §8.5 ``invalid_request``)."""
+
+    code = "invalid_request"
+
+
+class InvalidRequestUriMethodError(InvalidRequestError):
+    code = "invalid_request_uri_method"
+
+
+class InvalidTransactionDataError(InvalidRequestError):
+    code = "invalid_transaction_data"
+
+
+class VpFormatsNotSupportedError(InvalidRequestError):
+    code = "vp_formats_not_supported"
+
+
+class AccessDeniedError(CredentialError):
+    """The wallet cannot or will not answer: no matching credentials, or no consent (OID4VP §8.5)."""
+
+    code = "access_denied"
+
+
+class InvalidResponseError(CredentialError):
+    """A VP response that does not answer its request: state, ``vp_token`` shape, DCQL (OID4VP §8.6)."""
+
+    code = "invalid_response"
