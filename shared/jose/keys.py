@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
-import jwt.algorithms
-import jwt.exceptions
 import msgspec
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -113,6 +111,8 @@ def private_key_to_pem(key: PrivateKey) -> bytes:
 
 def private_jwk(key: PrivateKey) -> dict[str, str]:
     """Export a private key as a JWK (for test fixtures and encrypted wallet storage)."""
+    import jwt.algorithms  # lazy: pyjwt costs ~25 ms at start-up; only JWK import/export needs it
+
     if isinstance(key.key, ec.EllipticCurvePrivateKey):
         exported = jwt.algorithms.ECAlgorithm.to_jwk(key.key, as_dict=True)
     else:
@@ -149,6 +149,9 @@ def _coordinate(jwk: Mapping[str, Any], member: str) -> bytes:
 
 
 def _load_jwk(jwk: Mapping[str, Any]) -> Any:
+    import jwt.algorithms  # lazy, see private_jwk
+    import jwt.exceptions
+
     kty, crv = jwk.get("kty"), jwk.get("crv")
     for member in ("x", "y", "d"):
         if member in jwk:
