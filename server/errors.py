@@ -10,7 +10,9 @@ HttpError                                   400 invalid_request (RFC 6749 §5.2)
 ├── InvalidNonceError                       400 invalid_nonce
 ├── InvalidTokenError                       401 invalid_token + WWW-Authenticate (RFC 6750 §3)
 ├── ForbiddenError                          403 access_denied
+├── UnauthorizedClientError                 403 unauthorized_client (OID4VP relay: unregistered verifier)
 ├── NotFoundError                           404 not_found
+├── UnknownTransactionError                 404 invalid_request (OID4VP relay: unknown or expired)
 ├── ConflictError                           409 conflict
 ├── PayloadTooLargeError                    413 payload_too_large
 ├── RateLimitedError                        429 rate_limited + Retry-After
@@ -127,3 +129,17 @@ class ServiceUnavailableError(HttpError):
 
     def __init__(self, description: str, *, retry_after: int = 5) -> None:
         super().__init__(description, headers={"Retry-After": str(retry_after)})
+
+
+class UnauthorizedClientError(HttpError):
+    """OID4VP relay: the request object's client is not a registered verifier."""
+
+    status = 403
+    error = "unauthorized_client"
+
+
+class UnknownTransactionError(HttpError):
+    """OID4VP relay: no live transaction (unknown, expired, not ready or its answer taken already)."""
+
+    status = 404
+    error = "invalid_request"
