@@ -38,6 +38,8 @@ class ServerConfig(msgspec.Struct, frozen=True, kw_only=True):
     status_list_ttl: int = 300
     status_list_validity: int = 86_400
     max_body_bytes: int = 64 * 1024
+    vp_transaction_ttl: int = 600
+    vp_max_response_bytes: int = 512 * 1024
 
     @property
     def database(self) -> str:
