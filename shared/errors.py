@@ -23,7 +23,8 @@
     │   ├── InvalidTransactionDataError invalid_transaction_data
     │   └── VpFormatsNotSupportedError  vp_formats_not_supported
     ├── AccessDeniedError               access_denied        no matching credentials, or no consent
-    └── InvalidResponseError            invalid_response     a VP response that does not answer its request
+    ├── InvalidResponseError            invalid_response     a VP response that does not answer its request
+    └── UntrustedCertificateError       untrusted_certificate x5c chain malformed, untrusted, expired
 
 Each raise also names a ``reason``: a short stable identifier of the exact rule that failed
 (``nonce_mismatch``, ``duplicate_digest``...), so that tests and reports can tell rules apart
@@ -150,3 +151,9 @@ class InvalidResponseError(CredentialError):
     """A VP response that does not answer its request: state, ``vp_token`` shape, DCQL (OID4VP §8.6)."""
 
     code = "invalid_response"
+
+
+class UntrustedCertificateError(CredentialError):
+    """An ``x5c`` chain that does not validate to a trust anchor or lacks the needed role (HAIP §5)."""
+
+    code = "untrusted_certificate"

@@ -1,6 +1,7 @@
 """JOSE adapter (RFC 7515/7517/7518/7638, RFC 8725): the only package that touches pyjwt and cryptography.
 
-Every library exception leaves it as a `CredentialError`. `keys` parses keys once; `jws` signs and verifies.
+Every library exception leaves it as a `CredentialError`. `keys` parses keys once; `jws` signs and verifies;
+`x509` (imported on its own: `cryptography.x509` costs ~25 ms) makes certificates and checks `x5c` chains.
 """
 
 from shared.jose.jws import (
