@@ -1,0 +1,157 @@
+"""The verifier's check of an OpenID4VP response against its own request (§8.6, §14.1.2, HAIP §5, §6.1).
+
+Every check is named in the `Report`; a failed presentation does not stop the others from being checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from shared.errors import CredentialError, InvalidResponseError
+from shared.oid4vp.dcql import (
+    ClaimsQuery,
+    CredentialQuery,
+    DcqlQuery,
+    claim_matches,
+    missing_required,
+    parse_dcql,
+    select_path,
+    unrequested_paths,
+)
+from shared.oid4vp.presentation import CheckedPresentation, PresentationPolicy, check_presentation
+from shared.oid4vp.report import Report
+from shared.oid4vp.request import AuthorizationRequest
+from shared.oid4vp.response import VpResponse, parse_response
+from shared.oid4vp.status import StatusLookup
+from shared.sdjwt.verify import KeyBindingPolicy
+
+SAME_HOLDER_CLAIM = "citizen_id"
+
+
+def verify_response(
+    response: VpResponse | Mapping[str, Any] | bytes | str,
+    request: AuthorizationRequest,
+    *,
+    anchors: Sequence[bytes],
+    now: datetime,
+    status_lookup: StatusLookup | None,
+    allow_stale_seconds: float | None = None,
+    leeway: int = 60,
+    kb_max_age: int = 300,
+) -> Report:
+    """Check ``response`` as the answer to ``request`` (the verifier's own) and report every finding."""
+    report = Report()
+    query = parse_dcql(request.dcql_query)
+    parsed = report.run(
+        "response_shape", lambda: _shape(response, query), "vp_token answers the query's shape"
+    )
+    if parsed is None:
+        return report
+    report.run("state", lambda: _state(parsed, request), "state matches the request")
+    answered: list[str] = []
+    checked: list[CheckedPresentation] = []
+    for cq in query.credentials:
+        presentations = (parsed.vp_token or {}).get(cq.id)
+        if not presentations:
+            continue
+        answered.append(cq.id)
+        key_binding = None
+        if cq.require_cryptographic_holder_binding:
+            key_binding = KeyBindingPolicy(request.client_id, request.nonce, kb_max_age)
+        policy = PresentationPolicy(
+            anchors,
+            now,
+            status_lookup,
+            key_binding,
+            allow_stale_seconds=allow_stale_seconds,
+            leeway_seconds=leeway,
+        )
+        for text in presentations:
+            result = check_presentation(text, policy, report, query_id=cq.id)
+            checked.append(result)
+            if result.claims is not None:
+                claims = result.claims
+                answers = partial(_answers, cq, claims, result)
+                report.run("dcql", answers, "disclosed exactly what was asked", f"{cq.id}: ")
+            if result.credential is not None:
+                report.credentials.append(result.credential)
+    report.run("dcql", lambda: _required(query, answered), "every required credential is present")
+    report.run("same_holder", lambda: _same_holder(checked), "all credentials name the same citizen")
+    return report
+
+
+def _shape(response: VpResponse | Mapping[str, Any] | bytes | str, query: DcqlQuery) -> VpResponse:
+    parsed = response if isinstance(response, VpResponse) else parse_response(response)
+    if parsed.error is not None:
+        raise InvalidResponseError(f"the wallet answered with error {parsed.error!r}", reason=parsed.error)
+    token = parsed.vp_token or {}
+    for query_id, presentations in token.items():
+        cq = query.credential(query_id)
+        if cq is None:  # P15
+            raise InvalidResponseError(
+                f"vp_token answers unknown query {query_id!r}", reason="unknown_query_id"
+            )
+        if not presentations:
+            raise InvalidResponseError(
+                f"{query_id}: an empty array of presentations", reason="empty_presentations"
+            )
+        if len(presentations) > 1 and not cq.multiple:
+            raise InvalidResponseError(
+                f"{query_id}: {len(presentations)} presentations where multiple is false",
+                reason="not_multiple",
+            )
+    return parsed
+
+
+def _state(response: VpResponse, request: AuthorizationRequest) -> None:
+    if request.state is not None and response.state != request.state:  # P20
+        raise InvalidResponseError("state does not match the request", reason="state_mismatch")
+
+
+def _answers(cq: CredentialQuery, claims: dict[str, Any], result: CheckedPresentation) -> None:
+    vct = claims.get("vct")
+    if vct not in cq.vct_values:  # P17
+        raise InvalidResponseError(f"vct {vct!r} was not asked for", reason="vct_not_requested")
+    options = _claim_options(cq)
+    if not any(all(_present(claims, c) for c in option) for option in options):  # P16
+        raise InvalidResponseError("a requested claim was not disclosed", reason="claim_missing")
+    if not any(all(claim_matches(claims, c) for c in option) for option in options):  # P24: our policy
+        raise InvalidResponseError("a claim does not have a requested value", reason="value_mismatch")
+    extra = unrequested_paths(cq, result.disclosed_paths)
+    if extra:
+        names = ", ".join("/".join(map(str, p)) for p in extra)
+        raise InvalidResponseError(f"disclosed without being asked: {names}", reason="claim_not_requested")
+
+
+def _claim_options(cq: CredentialQuery) -> list[list[ClaimsQuery]]:
+    if not cq.claims:
+        return [[]]
+    if cq.claim_sets is None:
+        return [list(cq.claims)]
+    by_id = {c.id: c for c in cq.claims}
+    return [[by_id[i] for i in option] for option in cq.claim_sets]
+
+
+def _present(claims: dict[str, Any], claim: ClaimsQuery) -> bool:
+    try:
+        select_path(claims, claim.path)
+    except CredentialError:
+        return False
+    return True
+
+
+def _required(query: DcqlQuery, answered: list[str]) -> None:
+    missing = missing_required(query, answered)
+    if missing:  # P16, §8.6 step 3
+        raise InvalidResponseError(
+            f"required credential missing: {', '.join(missing)}", reason="credential_missing"
+        )
+
+
+def _same_holder(checked: list[CheckedPresentation]) -> None:
+    ids = {c.claims[SAME_HOLDER_CLAIM] for c in checked if c.claims and SAME_HOLDER_CLAIM in c.claims}
+    if len(ids) > 1:
+        raise InvalidResponseError("the credentials name different citizens", reason="different_citizens")
