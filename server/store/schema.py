@@ -163,3 +163,15 @@ issuance_log = Table(
     Column("credential_hash", String(43)),
     Column("at", DateTime(timezone=True), nullable=False),
 )
+
+verifiers = Table(
+    "verifiers",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("allowed", JSON, nullable=False),
+    Column("certificate", LargeBinary, nullable=False),
+    Column("registration", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
