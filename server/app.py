@@ -15,6 +15,7 @@ from server.context import Clock, ServerContext, system_clock
 from server.errors import HttpError
 from server.http import ROUTES
 from server.keys import load_or_create_keys
+from server.pki import load_or_create_pki
 from server.store.database import Database, DatabaseUnavailableError
 from server.store.migrate import upgrade
 
@@ -27,10 +28,12 @@ SECURITY_HEADERS = {
 
 
 def create_app(config: ServerConfig, *, clock: Clock = system_clock, migrate: bool = True) -> Litestar:
-    """Build the server for ``config``; the database is migrated and keys created on startup."""
+    """Build the server for ``config``: keys and certificates made now, the database migrated on startup."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database(config.database)
-    context = ServerContext(config, database, load_or_create_keys(config), clock)
+    keys = load_or_create_keys(config)
+    pki = load_or_create_pki(config, clock(), keys)
+    context = ServerContext(config, database, keys, clock, pki=pki)
 
     async def on_startup() -> None:
         if migrate:

@@ -1,4 +1,4 @@
-"""What every request handler may use: configuration, database, issuer keys and the clock."""
+"""What every request handler may use: configuration, database, issuer keys, PKI material and the clock."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import TypeAlias
 from litestar.di import NamedDependency
 
 from server.config import ServerConfig
+from server.pki import ServerPki, load_or_create_pki
 from server.store.database import Database
 from shared.jose import PrivateKey
 
@@ -26,7 +27,7 @@ class ServerContext:
     are not dataclasses or structs it would try to validate field by field.
     """
 
-    __slots__ = ("clock", "config", "database", "keys")
+    __slots__ = ("_pki", "clock", "config", "database", "keys")
 
     def __init__(
         self,
@@ -34,11 +35,21 @@ class ServerContext:
         database: Database,
         keys: dict[str, PrivateKey],
         clock: Clock = system_clock,
+        *,
+        pki: ServerPki | None = None,
     ) -> None:
         self.config = config
         self.database = database
         self.keys = keys
         self.clock = clock
+        self._pki = pki
+
+    @property
+    def pki(self) -> ServerPki:
+        """The root and the signers' chains; loaded (or made) on first use when not given."""
+        if self._pki is None:
+            self._pki = load_or_create_pki(self.config, self.clock(), self.keys or None)
+        return self._pki
 
 
 Context: TypeAlias = NamedDependency[ServerContext]

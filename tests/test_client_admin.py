@@ -90,7 +90,8 @@ def holder(server: Server) -> Holder:
 
 def status_of(server: Server, issuer: str, *indices: int) -> list[int]:
     """The entries as a verifier reads them: fetched over HTTP and checked against the published key."""
-    jwk = httpx.get(f"{server.url}/.well-known/jwt-vc-issuer/{issuer}").json()["jwks"]["keys"][0]
+    # Status lists are signed by the status list signer, whose key follows the issuer's in the JWKS.
+    jwk = httpx.get(f"{server.url}/.well-known/jwt-vc-issuer/{issuer}").json()["jwks"]["keys"][1]
     response = httpx.get(f"{server.url}/status/{issuer}/1")
     token = verify_status_list_token(
         response.text,

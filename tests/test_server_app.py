@@ -32,9 +32,12 @@ def test_credential_issuer_metadata_lists_the_issuers_configurations(client: Any
 def test_jwt_vc_issuer_metadata_publishes_a_usable_key(client: Any) -> None:
     body = client.get("/.well-known/jwt-vc-issuer/vss").json()
     assert body["issuer"] == "http://127.0.0.1:8000/vss"
-    (jwk,) = body["jwks"]["keys"]
-    key = public_key_from_jwk(jwk)
-    assert key.thumbprint() == jwk["kid"]
+    # The issuer's own key, then the status list signer's (status list tokens name it by kid).
+    issuer_jwk, status_jwk = body["jwks"]["keys"]
+    for jwk in (issuer_jwk, status_jwk):
+        assert public_key_from_jwk(jwk).thumbprint() == jwk["kid"]
+    assert issuer_jwk["kid"] != status_jwk["kid"]
+    assert client.get("/.well-known/jwt-vc-issuer/mps").json()["jwks"]["keys"][1] == status_jwk
 
 
 def test_unknown_issuer_and_path_get_json_errors(client: Any) -> None:

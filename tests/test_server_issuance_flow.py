@@ -128,7 +128,8 @@ def check_batch(
     keys: list[PrivateKey],
 ) -> None:
     """Three copies that verify with the published key, one per proven key, each with its own status entry."""
-    (jwk,) = client.get(f"/.well-known/jwt-vc-issuer/{issuer}").json()["jwks"]["keys"]
+    # The issuer's key, then the status list signer's.
+    jwk, status_jwk = client.get(f"/.well-known/jwt-vc-issuer/{issuer}").json()["jwks"]["keys"]
     published = public_key_from_jwk(jwk)
     verified = [verify_credential(c, published, now=now, key_binding=None) for c in credentials]
     assert len(verified) == 3
@@ -151,7 +152,8 @@ def check_batch(
     for status in statuses:
         uri = status["uri"]
         token = client.get(uri.removeprefix(BASE)).text
-        status_list = verify_status_list_token(token, published, expected_uri=uri, now=now)
+        status_key = public_key_from_jwk(status_jwk)
+        status_list = verify_status_list_token(token, status_key, expected_uri=uri, now=now)
         assert status_list.status_list.get(status["idx"]) == VALID
 
 
@@ -251,7 +253,7 @@ def test_a_nonce_serves_one_request_and_batches_get_distinct_entries_under_concu
     assert {r.json()["error"] for r in answers if r.status_code == 400} == {"invalid_nonce"}
     issued = run_concurrently(client, [request(holder.proofs(3, clock())[1]) for _ in range(20)])
     assert {r.status_code for r in issued} == {200}
-    (jwk,) = client.get("/.well-known/jwt-vc-issuer/mps").json()["jwks"]["keys"]
+    jwk = client.get("/.well-known/jwt-vc-issuer/mps").json()["jwks"]["keys"][0]
     key = public_key_from_jwk(jwk)
     credentials = [item["credential"] for r in issued for item in r.json()["credentials"]]
     statuses = [
@@ -274,7 +276,7 @@ def test_full_status_lists_give_way_to_new_ones_and_every_copy_names_its_entry(
             response = holder.credential(access, body)
             assert response.status_code == 200, response.text
             credentials += [item["credential"] for item in response.json()["credentials"]]
-        (jwk,) = client.get("/.well-known/jwt-vc-issuer/mps").json()["jwks"]["keys"]
+        jwk, status_jwk = client.get("/.well-known/jwt-vc-issuer/mps").json()["jwks"]["keys"]
         key = public_key_from_jwk(jwk)
         named = set()
         for credential in credentials:
@@ -284,7 +286,10 @@ def test_full_status_lists_give_way_to_new_ones_and_every_copy_names_its_entry(
             named.add((int(uri.rsplit("/", 1)[1]), idx))
         for list_id in {list_id for list_id, _ in named}:
             token = client.get(f"/status/mps/{list_id}").text
-            verify_status_list_token(token, key, expected_uri=f"{BASE}/status/mps/{list_id}", now=clock())
+            status_key = public_key_from_jwk(status_jwk)
+            verify_status_list_token(
+                token, status_key, expected_uri=f"{BASE}/status/mps/{list_id}", now=clock()
+            )
 
     async def entries(connection: Any) -> set[tuple[int, int]]:
         rows = await connection.execute(select(status_entries.c.list_id, status_entries.c.idx))

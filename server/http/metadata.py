@@ -8,6 +8,7 @@ from litestar import Controller, Response, get
 from litestar.params import FromPath
 
 from server.context import Context
+from server.pki import STATUS_LIST
 from server.services.catalog import authorization_server_metadata, credential_issuer_metadata, known_issuer
 
 CACHEABLE = {"Cache-Control": "public, max-age=300"}
@@ -31,8 +32,8 @@ class MetadataController(Controller):
 
     @get("/jwt-vc-issuer/{issuer:str}", sync_to_thread=False)
     def jwt_vc_issuer(self, context: Context, issuer: FromPath[str]) -> Response[dict[str, Any]]:
-        """SD-JWT VC issuer metadata with the issuer's JWKS (`kid` = RFC 7638 thumbprint)."""
-        key = context.keys[known_issuer(issuer)]
-        jwk = {**key.public.jwk, "kid": key.kid, "use": "sig", "alg": key.alg}
-        body = {"issuer": context.config.issuer_id(issuer), "jwks": {"keys": [jwk]}}
+        """SD-JWT VC issuer metadata: the issuer's key, then the status list signer's (`kid` = RFC 7638)."""
+        keys = (context.keys[known_issuer(issuer)], context.pki.signers[STATUS_LIST].key)
+        jwks = [{**key.public.jwk, "kid": key.kid, "use": "sig", "alg": key.alg} for key in keys]
+        body = {"issuer": context.config.issuer_id(issuer), "jwks": {"keys": jwks}}
         return Response(body, headers=CACHEABLE)

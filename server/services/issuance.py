@@ -66,6 +66,8 @@ class Template(NamedTuple):
     issued_at: int
     expires_at: int
     status_uri: Callable[[int], str]
+    x5c: tuple[str, ...] = ()
+    """The issuer's certificate chain, sent in every copy's header beside its ``kid`` (HAIP 1.0 §6.1)."""
 
     def sign(self, holder: ProvenKey, list_id: int, idx: int) -> Copy:
         credential = issue_credential(
@@ -77,6 +79,7 @@ class Template(NamedTuple):
             issued_at=self.issued_at,
             expires_at=self.expires_at,
             status={"status_list": {"idx": idx, "uri": self.status_uri(list_id)}},
+            header={"x5c": list(self.x5c)} if self.x5c else None,
         )
         return Copy(list_id, idx, credential)
 
@@ -208,6 +211,7 @@ def _template(
         issued_at=int(issued_at.timestamp()),
         expires_at=int(expires_at.timestamp()),
         status_uri=partial(context.config.status_list_uri, issuer),
+        x5c=tuple(context.pki.signers[issuer].x5c),
     )
 
 

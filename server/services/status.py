@@ -11,6 +11,7 @@ import msgspec
 
 from server.context import ServerContext
 from server.errors import ConflictError, HttpError, NotFoundError
+from server.pki import STATUS_LIST
 from server.services.catalog import known_issuer
 from server.store import status as store
 from shared.encoding import b64url_encode
@@ -77,15 +78,17 @@ def sign_list(
     iat: datetime,
     exp: datetime,
 ) -> str:
-    """The one place status list tokens are signed (today with the issuer's key; later a status signer)."""
+    """The one place status list tokens are signed: by the status-list signer, its chain in ``x5c``."""
+    signer = context.pki.signers[STATUS_LIST]
     return sign_status_list_token(
         status_list,
-        context.keys[issuer],
+        signer.key,
         sub=context.config.status_list_uri(issuer, list_id),
         iat=iat,
         exp=exp,
         ttl=context.config.status_list_ttl,
         iss=context.config.issuer_id(issuer),
+        x5c=signer.x5c,
     )
 
 
