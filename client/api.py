@@ -203,6 +203,36 @@ class IssuerApi:
     ) -> None:
         self.close()
 
+    def fetch_request_object(self, url: str) -> str:
+        """The signed request object behind a ``request_uri`` (OID4VP §5.10); a redirect is refused (P11)."""
+        return self._text("GET", url, headers={"Accept": "application/oauth-authz-req+jwt"}).strip()
+
+    def post_vp_response(self, url: str, form: dict[str, str]) -> dict[str, Any]:
+        """Send the ``vp_token`` to the verifier's ``response_uri`` (direct_post, §8.2), no redirects."""
+        text = self._text("POST", url, data=form, headers={"Accept": "application/json"})
+        try:
+            answer = msgspec.json.decode(text or "{}")
+        except msgspec.DecodeError as exc:
+            raise ServerError(200, "invalid_response", f"unexpected answer: {exc}") from exc
+        return answer if isinstance(answer, dict) else {}
+
+    def fetch_text(self, url: str, accept: str) -> str:
+        """A text document at an absolute URL (a root certificate PEM), no redirects."""
+        return self._text("GET", url, headers={"Accept": accept})
+
+    def _text(self, method: str, url: str, **options: Any) -> str:
+        try:
+            response = self._http.request(method, url, **options)
+        except httpx.TransportError as exc:
+            raise UnreachableError(url, _reason(exc)) from exc
+        except httpx.InvalidURL as exc:
+            raise UnreachableError(url, f"invalid URL: {exc}") from exc
+        if response.is_redirect:
+            raise ServerError(response.status_code, "redirect_refused", "redirects are not followed")
+        if response.is_error:
+            raise _server_error(response)
+        return response.text
+
 
 def _exchange(
     http: httpx.Client, method: str, url: str, answer: type[T], *, where: str | None = None, **options: Any
@@ -246,3 +276,101 @@ def _reason(exc: httpx.TransportError) -> str:
             return "connection refused"
         cause = cause.__cause__ or cause.__context__
     return re.sub(r"^\[Errno -?\d+\] ", "", str(exc)) or type(exc).__name__
+
+
+class Transaction(Model, frozen=True, kw_only=True):
+    """A verifier relay transaction (`POST /verifier/transactions`): where the wallet fetches and answers."""
+
+    transaction_id: str
+    request_uri: str
+    response_uri: str
+    read_token: str
+    expires_in: int
+
+
+class PkiBundle(Model, frozen=True, kw_only=True):
+    """`GET /pki`: the national root, the server's leaf certificates by role, its status list uris (PEM)."""
+
+    root: str
+    certificates: dict[str, str] = {}
+    status_lists: list[str] = []
+
+
+class RelayApi:
+    """A clinic's calls: the server's verifier relay and PKI, and absolute URLs (no redirects followed)."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_SERVER,
+        *,
+        timeout: float = TIMEOUT_SECONDS,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        headers = {"Accept": "application/json", "User-Agent": "cancuoc-verifier"}
+        self._http = httpx.Client(
+            headers=headers, timeout=timeout, transport=transport, follow_redirects=False
+        )
+
+    def create_transaction(self) -> Transaction:
+        """A new relay transaction; its ``read_token`` is the only way to the wallet's answer."""
+        return _exchange(self._http, "POST", f"{self.base_url}/verifier/transactions", Transaction)
+
+    def put_request(self, transaction: Transaction, request_object: str) -> None:
+        """Store the signed request object the wallet will fetch from ``request_uri``."""
+        url = f"{self.base_url}/verifier/transactions/{_segment(transaction.transaction_id)}/request"
+        headers = {
+            "Authorization": f"Bearer {transaction.read_token}",
+            "Content-Type": "application/oauth-authz-req+jwt",
+        }
+        self._send("PUT", url, content=request_object.encode(), headers=headers)
+
+    def result(self, transaction: Transaction) -> dict[str, Any] | None:
+        """The wallet's answer once (``{"vp_token", "state"}`` or an error), None while it is pending."""
+        url = f"{self.base_url}/verifier/transactions/{_segment(transaction.transaction_id)}/result"
+        response = self._send("GET", url, headers={"Authorization": f"Bearer {transaction.read_token}"})
+        if response.status_code == 202:
+            return None
+        try:
+            answer = msgspec.json.decode(response.content)
+        except msgspec.DecodeError as exc:
+            raise ServerError(response.status_code, "invalid_response", f"unexpected answer: {exc}") from exc
+        if not isinstance(answer, dict):
+            raise ServerError(response.status_code, "invalid_response", "the answer is not a JSON object")
+        return answer
+
+    def pki(self) -> PkiBundle:
+        """The server's published trust material (`GET /pki`)."""
+        return _exchange(self._http, "GET", f"{self.base_url}/pki", PkiBundle)
+
+    def get(self, url: str, answer: type[T]) -> T:
+        """GET a JSON document at an absolute URL (issuer metadata) into its wire type."""
+        return _exchange(self._http, "GET", url, answer)
+
+    def get_text(self, url: str, accept: str) -> str:
+        """GET a text document at an absolute URL (a status list JWT, a root certificate PEM)."""
+        return self._send("GET", url, headers={"Accept": accept}).text
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> RelayApi:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _send(self, method: str, url: str, **options: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, url, **options)
+        except httpx.TransportError as exc:
+            raise UnreachableError(url, _reason(exc)) from exc
+        except httpx.InvalidURL as exc:
+            raise UnreachableError(url, f"invalid URL: {exc}") from exc
+        if response.is_redirect:
+            raise ServerError(response.status_code, "redirect_refused", "redirects are not followed")
+        if response.is_error:
+            raise _server_error(response)
+        return response

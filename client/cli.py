@@ -16,6 +16,8 @@ AUTH_HINT = "pass --token or set CANCUOC_OPERATOR_TOKEN (cancuoc-server operator
 SUB_APPS = {
     "admin": ("client.admin", "admin_app"),
     "wallet": ("client.wallet.commands", "wallet_app"),
+    "verifier": ("client.verifier.commands", "verifier_app"),
+    "audit": ("client.audit", "audit_app"),
 }
 """Each role's commands, imported only when that role runs: a clinic's `verifier check` must start fast."""
 

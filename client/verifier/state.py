@@ -1,0 +1,203 @@
+"""The clinic's files under `CANCUOC_HOME/verifier/`: key, config, pinned root, enrolment, caches, requests.
+
+clinic-key.pem        the clinic's private key (0600), made by `verifier init`
+clinic-public.jwk     its public half, for the registrar
+config.json           {name, server, client_id}
+trust-anchor.pem      the pinned national root
+certificate.pem       the clinic's leaf, from the registrar (`verifier enroll`)
+registration.jwt      the signed registration record, sent with every request
+cache/status/*.json   status list tokens as fetched: {uri, token, fetched_at, ttl}
+cache/issuers/*.pem   issuer and status-list certificates (`verifier sync`)
+cache/display.json    the issuers' display names of credential types and claims
+requests/*.jwt        the request objects made, by state
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from client.verifier import NotSetUpError, SetUpExistsError, UsageError
+
+VERIFIER_DIR = "verifier"
+KEY_FILE = "clinic-key.pem"
+PUBLIC_JWK_FILE = "clinic-public.jwk"
+CONFIG_FILE = "config.json"
+ANCHOR_FILE = "trust-anchor.pem"
+CERTIFICATE_FILE = "certificate.pem"
+REGISTRATION_FILE = "registration.jwt"
+INIT_HINT = "run `cancuoc verifier init --name NAME --trust-anchor FILE_OR_URL` first"
+ENROLL_HINT = "ask the registrar for reg.json, then run `cancuoc verifier enroll reg.json`"
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class Config(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Who the clinic is and which server it uses; ``client_id`` once enrolled."""
+
+    name: str
+    server: str
+    client_id: str | None = None
+
+
+class CachedStatusList(msgspec.Struct, frozen=True, kw_only=True):
+    """A status list token as fetched (verified before it was stored), with when and its capped ``ttl``."""
+
+    uri: str
+    token: str
+    fetched_at: float
+    ttl: float | None = None
+
+
+def default_home(env: Mapping[str, str]) -> Path:
+    """CANCUOC_HOME, else `$XDG_DATA_HOME/cancuoc`, else `~/.local/share/cancuoc` (as the wallet's)."""
+    if env.get("CANCUOC_HOME"):
+        return Path(env["CANCUOC_HOME"])
+    if env.get("XDG_DATA_HOME"):
+        return Path(env["XDG_DATA_HOME"]) / "cancuoc"
+    return Path.home() / ".local" / "share" / "cancuoc"
+
+
+@dataclass(frozen=True)
+class VerifierState:
+    """The files of one clinic's verifier, in ``root``."""
+
+    root: Path
+
+    @classmethod
+    def at(cls, home: Path) -> VerifierState:
+        return cls(home / VERIFIER_DIR)
+
+    def exists(self) -> bool:
+        return (self.root / CONFIG_FILE).is_file()
+
+    def require(self) -> VerifierState:
+        """Self, or `NotSetUpError` when `verifier init` has not run."""
+        if not self.exists():
+            raise NotSetUpError(f"no verifier in {self.root}", hint=INIT_HINT)
+        return self
+
+    def create(
+        self, config: Config, key_pem: bytes, public_jwk: Mapping[str, str], anchor_pem: bytes
+    ) -> None:
+        """Write a new verifier; never overwrites a key."""
+        if (self.root / KEY_FILE).exists() or self.exists():
+            raise SetUpExistsError(
+                f"a verifier already exists in {self.root}", hint="use another CANCUOC_HOME, or keep this one"
+            )
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _write(self.root / KEY_FILE, key_pem, mode=0o600)
+        _write(self.root / PUBLIC_JWK_FILE, msgspec.json.encode(dict(public_jwk)) + b"\n")
+        _write(self.root / ANCHOR_FILE, anchor_pem)
+        self.write_config(config)
+
+    @property
+    def public_jwk_path(self) -> Path:
+        return self.root / PUBLIC_JWK_FILE
+
+    def config(self) -> Config:
+        self.require()
+        return msgspec.json.decode((self.root / CONFIG_FILE).read_bytes(), type=Config)
+
+    def write_config(self, config: Config) -> None:
+        _write(self.root / CONFIG_FILE, msgspec.json.format(msgspec.json.encode(config)) + b"\n")
+
+    def key_pem(self) -> bytes:
+        return self.require()._read(KEY_FILE)
+
+    def anchor_pem(self) -> bytes:
+        return self.require()._read(ANCHOR_FILE)
+
+    def enrolled(self) -> bool:
+        return (self.root / CERTIFICATE_FILE).is_file() and (self.root / REGISTRATION_FILE).is_file()
+
+    def certificate_pem(self) -> bytes:
+        if not self.require().enrolled():
+            raise NotSetUpError("this verifier is not enrolled yet", hint=ENROLL_HINT)
+        return self._read(CERTIFICATE_FILE)
+
+    def registration(self) -> str:
+        if not self.require().enrolled():
+            raise NotSetUpError("this verifier is not enrolled yet", hint=ENROLL_HINT)
+        return self._read(REGISTRATION_FILE).decode().strip()
+
+    def enroll(self, certificate_pem: bytes, registration: str, client_id: str) -> None:
+        """Store the registrar's answer and the client id it gives."""
+        _write(self.root / CERTIFICATE_FILE, certificate_pem)
+        _write(self.root / REGISTRATION_FILE, registration.encode() + b"\n")
+        self.write_config(msgspec.structs.replace(self.config(), client_id=client_id))
+
+    # -- caches -------------------------------------------------------------------------------------------
+
+    def cached_status(self, uri: str) -> CachedStatusList | None:
+        path = self._status_path(uri)
+        try:
+            cached = msgspec.json.decode(path.read_bytes(), type=CachedStatusList)
+        except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+            return None
+        return cached if cached.uri == uri else None
+
+    def cache_status(self, cached: CachedStatusList) -> None:
+        _write(self._status_path(cached.uri), msgspec.json.encode(cached))
+
+    def cached_status_lists(self) -> list[CachedStatusList]:
+        found = []
+        for path in sorted((self.root / "cache" / "status").glob("*.json")):
+            cached = msgspec.json.decode(path.read_bytes(), type=CachedStatusList)
+            found.append(cached)
+        return found
+
+    def cache_issuer_certificate(self, role: str, pem: bytes) -> Path:
+        if not _SAFE_NAME.fullmatch(role):
+            raise UsageError(f"the server names a certificate {role!r}", hint="check the server")
+        path = self.root / "cache" / "issuers" / f"{role}.pem"
+        _write(path, pem)
+        return path
+
+    def issuer_certificates(self) -> dict[str, bytes]:
+        folder = self.root / "cache" / "issuers"
+        return {p.stem: p.read_bytes() for p in sorted(folder.glob("*.pem"))}
+
+    def display_names(self) -> dict[str, Any]:
+        """The issuers' display names from `verifier sync` (see `trust.sync`); empty when never synced."""
+        try:
+            names: dict[str, Any] = msgspec.json.decode((self.root / "cache" / "display.json").read_bytes())
+        except (OSError, msgspec.DecodeError):
+            return {}
+        return names
+
+    def cache_display_names(self, names: Mapping[str, Any]) -> None:
+        _write(self.root / "cache" / "display.json", msgspec.json.encode(dict(names)))
+
+    def save_request(self, state: str, request_jwt: str) -> Path:
+        if not _SAFE_NAME.fullmatch(state):
+            raise UsageError(f"state {state!r} cannot name a file")
+        path = self.root / "requests" / f"{state}.jwt"
+        _write(path, request_jwt.encode() + b"\n")
+        return path
+
+    def _status_path(self, uri: str) -> Path:
+        name = hashlib.sha256(uri.encode()).hexdigest()[:32]
+        return self.root / "cache" / "status" / f"{name}.json"
+
+    def _read(self, name: str) -> bytes:
+        try:
+            return (self.root / name).read_bytes()
+        except OSError as exc:
+            raise NotSetUpError(f"cannot read {self.root / name}: {exc.strerror}", hint=INIT_HINT) from None
+
+
+def _write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Write whole or not at all: a temporary file in the same folder, then renamed over."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f".{path.name}.tmp")
+    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "wb") as file:
+        os.fchmod(file.fileno(), mode)
+        file.write(data)
+    os.replace(temporary, path)
