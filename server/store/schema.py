@@ -175,3 +175,17 @@ verifiers = Table(
     Column("registration", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+vp_transactions = Table(
+    "vp_transactions",
+    metadata,
+    Column("id", String(43), primary_key=True),
+    Column("read_token_hash", LargeBinary(32), nullable=False),
+    Column("request_object", Text),
+    Column("state", String(128)),
+    Column("response", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("answered_at", DateTime(timezone=True)),
+    Index("ix_vp_transactions_expires_at", "expires_at"),
+)
