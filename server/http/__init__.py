@@ -11,6 +11,7 @@ from server.http.offers import OfferController
 from server.http.oid4vci import Oid4vciController
 from server.http.registry import RegistryController
 from server.http.status import StatusListController
+from server.http.verifier_relay import VerifierRelayController
 
 ROUTES: list[ControllerRouterHandler] = [
     health,
@@ -21,4 +22,5 @@ ROUTES: list[ControllerRouterHandler] = [
     OfferController,
     Oid4vciController,
     RegistryController,
+    VerifierRelayController,
 ]
