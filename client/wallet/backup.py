@@ -12,6 +12,7 @@ import hmac
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from client.wallet import WalletError, WalletExistsError, WrongPinError
 from client.wallet.crypto import NONCE_SIZE, KdfParams, derive_key, new_kdf_params
+from client.wallet.log import LogEntry
 from client.wallet.store import (
     WALLET_FILE,
     CardSummary,
@@ -98,12 +100,29 @@ class _CardRecord(msgspec.Struct, frozen=True):
 
 class _Payload(msgspec.Struct, frozen=True):
     cards: list[_CardRecord]
+    presentations: list[LogEntry] = []
+    trust_anchor: str | None = None
+    """The pinned national root (base64url DER); absent from backups made before presentations."""
+
+
+@dataclass(frozen=True)
+class WalletContents:
+    """Everything a backup restores: cards, the presentation log, the pinned root."""
+
+    cards: list[StoredCard]
+    presentations: list[LogEntry]
+    trust_anchor: bytes | None
 
 
 def export_backup(wallet: Wallet, pin: str) -> bytes:
     """Every card, copy, key and status of ``wallet``, sealed under a fresh key derived from ``pin``."""
     cards = [wallet.get_card(summary.id) for summary in wallet.list_cards()]
-    payload = _Payload([_record(card) for card in cards])
+    anchor = wallet.trust_anchor()
+    payload = _Payload(
+        [_record(card) for card in cards],
+        wallet.presentations(),
+        None if anchor is None else b64url_encode(anchor),
+    )
     params, nonce = new_kdf_params(), os.urandom(NONCE_SIZE)
     kdf = ScryptHeader("scrypt", params.n, params.r, params.p, b64url_encode(params.salt))
     header = BackupHeader(BACKUP_FORMAT, BACKUP_VERSION, kdf, CIPHER, b64url_encode(nonce))
@@ -112,8 +131,8 @@ def export_backup(wallet: Wallet, pin: str) -> bytes:
     return _canonical(BackupFile(ciphertext, header, _digest(header, ciphertext))) + b"\n"
 
 
-def read_backup(data: bytes, pin: str) -> list[StoredCard]:
-    """The cards in a backup; a `DamagedBackupError` for any altered byte, a `WrongPinError` for the PIN."""
+def read_backup(data: bytes, pin: str) -> WalletContents:
+    """What a backup holds; a `DamagedBackupError` for any altered byte, a `WrongPinError` for the PIN."""
     header, sealed = _intact(data)
     if header.format != BACKUP_FORMAT or header.version != BACKUP_VERSION or header.cipher != CIPHER:
         raise BackupError(
@@ -129,7 +148,8 @@ def read_backup(data: bytes, pin: str) -> list[StoredCard]:
         ) from None
     try:
         payload = msgspec.json.decode(plain, type=_Payload)
-        return [_card(record) for record in payload.cards]
+        anchor = None if payload.trust_anchor is None else b64url_decode(payload.trust_anchor)
+        return WalletContents([_card(r) for r in payload.cards], payload.presentations, anchor)
     except (msgspec.DecodeError, msgspec.ValidationError, CredentialError, TypeError):
         raise DamagedBackupError from None
 
@@ -161,17 +181,20 @@ def refuse_existing(home: Path, *, replace: bool) -> None:
 def restore_backup(home: Path, data: bytes, pin: str, *, replace: bool = False) -> int:
     """Rebuild the wallet of a backup under ``home`` with the backup's PIN; the number of cards."""
     refuse_existing(home, replace=replace)
-    cards = read_backup(data, pin)
+    contents = read_backup(data, pin)
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     staging = Path(tempfile.mkdtemp(dir=home, prefix=".restore-"))
     try:
         with opened(create_wallet(staging, pin)) as wallet:
-            wallet.restore_cards(cards)
+            wallet.restore_cards(contents.cards)
+            wallet.restore_presentations(contents.presentations)
+            if contents.trust_anchor is not None:
+                wallet.set_trust_anchor(contents.trust_anchor)
         refuse_existing(home, replace=replace)
         os.replace(staging / WALLET_FILE, home / WALLET_FILE)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return len(cards)
+    return len(contents.cards)
 
 
 def _intact(data: bytes) -> tuple[BackupHeader, bytes]:

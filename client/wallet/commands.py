@@ -1,4 +1,7 @@
-"""`cancuoc wallet`: the citizen's commands (init, receive, list, show, delete, status, backup, restore)."""
+"""`cancuoc wallet`: the citizen's commands (init, receive, list, show, delete, status, backup, restore).
+
+Presenting (present, log, trust, refresh) lives in `client.wallet.present_commands`, on the same app.
+"""
 
 from __future__ import annotations
 
@@ -48,20 +51,34 @@ def _unlock() -> Wallet:
 
 
 @wallet_app.command()
-def init() -> None:
+def init(
+    trust_anchor: Annotated[
+        str | None,
+        typer.Option("--trust-anchor", metavar="FILE_OR_URL", help="Pin the national root certificate."),
+    ] = None,
+) -> None:
     """Create a wallet under CANCUOC_HOME, protected by a PIN of at least 6 digits (asked twice).
 
-    For scripts, the PIN can come from CANCUOC_PIN.
+    For scripts, the PIN can come from CANCUOC_PIN. --trust-anchor pins the national root that every
+    presentation request must chain to (or later: `cancuoc wallet trust --set`).
 
-    Example: cancuoc wallet init
+    Example: cancuoc wallet init --trust-anchor http://127.0.0.1:8000/pki/root.pem
     """
+    from client.wallet.trust import load_trust_anchor
+
+    anchor = None
+    if trust_anchor is not None:
+        with IssuerApi() as api:
+            anchor = load_trust_anchor(trust_anchor, api)
     pin = _pin(new=True)
     if len(pin) < MIN_PIN_DIGITS or not pin.isdigit():
         raise PinFormatError(
             f"the PIN must be at least {MIN_PIN_DIGITS} digits", hint="choose a longer PIN of digits only"
         )
     home = _home()
-    create_wallet(home, pin).close()
+    with opened(create_wallet(home, pin)) as wallet:
+        if anchor is not None:
+            wallet.set_trust_anchor(anchor)
     output.ok(f"wallet created in {home}")
 
 
@@ -280,3 +297,8 @@ def _text(value: Any) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
+
+
+from client.wallet import present_commands  # noqa: E402  (registers its commands on wallet_app)
+
+__all__ = ["present_commands", "wallet_app"]

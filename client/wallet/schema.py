@@ -31,6 +31,14 @@ CREATE TABLE copies (
 CREATE INDEX copies_by_card ON copies (card_id);
 """
 
+PRESENTATIONS = """
+CREATE TABLE IF NOT EXISTS presentations (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, blob BLOB NOT NULL)
+"""
+"""The wallet log: one sealed row per presentation made (to whom, which claims, which copies)."""
+
+META_COLUMNS = {"trust_anchor": "BLOB"}
+"""The pinned national root certificate, sealed like every other row (a swapped anchor is tampering)."""
+
 
 def connect(path: Path) -> sqlite3.Connection:
     """The wallet file with foreign keys on, deleted data overwritten, and every commit synced to disk."""
@@ -47,6 +55,9 @@ def create_tables(connection: sqlite3.Connection) -> None:
         connection.execute(statement)
     for name, declaration in STATUS_COLUMNS.items():
         connection.execute(f"ALTER TABLE cards ADD COLUMN {name} {declaration}")
+    connection.execute(PRESENTATIONS)
+    for name, declaration in META_COLUMNS.items():
+        connection.execute(f"ALTER TABLE meta ADD COLUMN {name} {declaration}")
 
 
 def add_status_columns(connection: sqlite3.Connection) -> None:
@@ -56,3 +67,13 @@ def add_status_columns(connection: sqlite3.Connection) -> None:
         for name, declaration in STATUS_COLUMNS.items():
             if name not in present:
                 connection.execute(f"ALTER TABLE cards ADD COLUMN {name} {declaration}")
+
+
+def add_presentation_log(connection: sqlite3.Connection) -> None:
+    """Bring a wallet made before `wallet present` existed up to date: the log table, the anchor column."""
+    present = {row[1] for row in connection.execute("PRAGMA table_info(meta)")}
+    with connection:
+        connection.execute(PRESENTATIONS)
+        for name, declaration in META_COLUMNS.items():
+            if name not in present:
+                connection.execute(f"ALTER TABLE meta ADD COLUMN {name} {declaration}")

@@ -18,12 +18,14 @@ import msgspec
 from client.receive import ReceivedCard
 from client.wallet import NoWalletError, UnknownCardError, WalletExistsError
 from client.wallet.crypto import derive_key, make_pin_check, new_kdf_params, seal, unseal
-from client.wallet.schema import add_status_columns, connect, create_tables
+from client.wallet.log import LogEntry, insert_entry, read_entries
+from client.wallet.schema import add_presentation_log, add_status_columns, connect, create_tables
 from client.wallet.unlock import INIT_HINT, unlock
 from shared.jose import PrivateKey, private_jwk, private_key_from_jwk
 from shared.sdjwt.present import read_unverified
 
 WALLET_FILE = "wallet.db"
+TRUST_ANCHOR_ROW = "meta:trust_anchor"
 
 
 def default_home(env: Mapping[str, str]) -> Path:
@@ -122,6 +124,7 @@ def open_wallet(home: Path, pin: str, *, now: datetime) -> Wallet:
     try:
         key = unlock(connection, pin, now.timestamp())
         add_status_columns(connection)
+        add_presentation_log(connection)
         return Wallet(connection, key)
     except BaseException:
         connection.close()
@@ -149,13 +152,7 @@ class Wallet:
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     (card_id, card.vct, card.issuer, card.configuration_id, now.isoformat(), blob),
                 )
-                for copy in card.copies:
-                    copy_id = secrets.token_hex(8)
-                    plain = msgspec.json.encode(_CopyBlob(copy.credential, private_jwk(copy.key)))
-                    self._db.execute(
-                        "INSERT INTO copies (id, card_id, blob) VALUES (?, ?, ?)",
-                        (copy_id, card_id, seal(self._key, plain, _copy_row(copy_id, card_id))),
-                    )
+                self._insert_copies(card_id, card)
                 ids.append(card_id)
         return ids
 
@@ -240,8 +237,63 @@ class Wallet:
         """Copies never used for a presentation."""
         return self._summary(card_id).copies_left
 
+    def refresh_card(self, card_id: str, card: ReceivedCard) -> None:
+        """Add the copies of a new issuance of card ``card_id``, drop its used copies, take the new claims."""
+        summary = self._summary(card_id)
+        claims = read_unverified(card.copies[0].credential).claims
+        plain_card = msgspec.json.encode(_CardBlob(claims, card.display or self.get_card(card_id).display))
+        with self._db:
+            self._db.execute("DELETE FROM copies WHERE card_id = ? AND used_for IS NOT NULL", (card_id,))
+            self._db.execute(
+                "UPDATE cards SET blob = ?, status = 'unknown', status_checked_at = NULL, "
+                "status_detail = NULL WHERE id = ?",
+                (seal(self._key, plain_card, _card_row(card_id, summary)), card_id),
+            )
+            self._insert_copies(card_id, card)
+
+    def record_presentation(self, entry: LogEntry, verifier_id: str) -> None:
+        """Mark the copies of ``entry`` used for ``verifier_id`` and log it, in ONE transaction."""
+        with self._db:
+            for card in entry.cards:
+                self._db.execute(
+                    "UPDATE copies SET used_for = ?, used_at = ? WHERE id = ? AND card_id = ?",
+                    (verifier_hash(verifier_id), entry.at, card.copy_id, card.card_id),
+                )
+            insert_entry(self._db, self._key, entry)
+
+    def presentations(self) -> list[LogEntry]:
+        """The wallet log, oldest first."""
+        return read_entries(self._db, self._key)
+
+    def restore_presentations(self, entries: Sequence[LogEntry]) -> None:
+        """Put back the log of a backup."""
+        with self._db:
+            for entry in entries:
+                insert_entry(self._db, self._key, entry)
+
+    def trust_anchor(self) -> bytes | None:
+        """The pinned national root certificate (DER), if one was pinned."""
+        (blob,) = self._db.execute("SELECT CAST(trust_anchor AS BLOB) FROM meta").fetchone()
+        return None if blob is None else unseal(self._key, blob, TRUST_ANCHOR_ROW)
+
+    def set_trust_anchor(self, certificate: bytes) -> None:
+        """Pin ``certificate`` (DER) as the root every request and credential must chain to."""
+        with self._db:
+            self._db.execute(
+                "UPDATE meta SET trust_anchor = ?", (seal(self._key, certificate, TRUST_ANCHOR_ROW),)
+            )
+
     def close(self) -> None:
         self._db.close()
+
+    def _insert_copies(self, card_id: str, card: ReceivedCard) -> None:
+        for copy in card.copies:
+            copy_id = secrets.token_hex(8)
+            plain = msgspec.json.encode(_CopyBlob(copy.credential, private_jwk(copy.key)))
+            self._db.execute(
+                "INSERT INTO copies (id, card_id, blob) VALUES (?, ?, ?)",
+                (copy_id, card_id, seal(self._key, plain, _copy_row(copy_id, card_id))),
+            )
 
     def _summary(self, card_id: str) -> CardSummary:
         for summary in self.list_cards():
