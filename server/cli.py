@@ -12,6 +12,7 @@ import typer
 
 from server.commands import DatabaseUrl, DataDir
 from server.commands.operators import operator_app
+from server.commands.pki import pki_app
 from server.commands.registry import import_records, seed
 from server.config import ENV_PREFIX, ISSUERS, ConfigError, ServerConfig, load_config
 
@@ -28,6 +29,7 @@ app = typer.Typer(
 keys_app = typer.Typer(help="Issuer signing keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(operator_app, name="operator")
+app.add_typer(pki_app, name="pki")
 app.command("seed")(seed)
 app.command("import")(import_records)
 
@@ -159,12 +161,16 @@ async def open_context(config: ServerConfig) -> AsyncIterator[ServerContext]:
 
 
 def _prepare(config: ServerConfig) -> None:
+    from datetime import UTC, datetime
+
     from server.keys import load_or_create_keys
+    from server.pki import load_or_create_pki
     from server.store.database import Database
     from server.store.migrate import upgrade
 
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    load_or_create_keys(config)
+    # Certificates are made (or re-made for a new public URL) once here, before any worker starts.
+    load_or_create_pki(config, datetime.now(UTC), load_or_create_keys(config))
 
     async def run() -> None:
         database = Database(config.database)

@@ -9,6 +9,7 @@ from server.http.health import health, ping
 from server.http.metadata import MetadataController
 from server.http.offers import OfferController
 from server.http.oid4vci import Oid4vciController
+from server.http.pki import PkiController, RegistrarController
 from server.http.registry import RegistryController
 from server.http.status import StatusListController
 from server.http.verifier_relay import VerifierRelayController
@@ -23,4 +24,6 @@ ROUTES: list[ControllerRouterHandler] = [
     Oid4vciController,
     RegistryController,
     VerifierRelayController,
+    PkiController,
+    RegistrarController,
 ]

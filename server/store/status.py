@@ -179,3 +179,13 @@ def _aware(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=UTC)
+
+
+async def all_status_lists(connection: Connection) -> list[tuple[str, int]]:
+    """(issuer, list id) of every status list, in order: what a verifier may want to download."""
+    rows = await connection.execute(
+        select(status_lists.c.issuer, status_lists.c.list_id).order_by(
+            status_lists.c.issuer, status_lists.c.list_id
+        )
+    )
+    return [(str(issuer), int(list_id)) for issuer, list_id in rows]
