@@ -243,3 +243,56 @@ def test_bad_duration_is_misuse(clinic: Path, tmp_path: Path, pki: Pki) -> None:
     )
     assert result.exit_code == 2
     assert "not a duration" in result.output
+
+
+def test_custom_dcql_within_the_registration(clinic: Path, tmp_path: Path) -> None:
+    query = {
+        "credentials": [
+            {
+                "id": "id",
+                "format": "dc+sd-jwt",
+                "meta": {"vct_values": [IDENTITY]},
+                "claims": [{"path": ["full_name"]}],
+            }
+        ]
+    }
+    dcql = tmp_path / "query.json"
+    dcql.write_bytes(msgspec.json.encode(query))
+    out = tmp_path / "request.jwt"
+    result = run(clinic, "verifier", "request", "--dcql", str(dcql), "--offline", "--out", str(out), "--json")
+    assert result.exit_code == 0, result.output
+    request = decode_jws_unverified(out.read_text().strip())
+    assert request.header["typ"] == "oauth-authz-req+jwt"
+    assert request.payload["response_uri"] == "urn:cancuoc:offline"
+    assert len(request.payload["nonce"]) >= 22
+    saved = msgspec.json.decode(result.stdout)["saved"]
+    assert Path(saved).read_text().strip() == out.read_text().strip()
+
+
+class FakeRelay:
+    """`RelayApi.result` answering pending ``pending`` times, then the answer."""
+
+    def __init__(self, pending: int) -> None:
+        self.pending = pending
+
+    def result(self, transaction: object) -> dict[str, Any] | None:
+        if self.pending:
+            self.pending -= 1
+            return None
+        return {"vp_token": {}, "state": "s"}
+
+
+def test_wait_for_answer_polls_until_answered_or_timeout() -> None:
+    from client.verifier import NoAnswerError
+    from client.verifier.request import wait_for_answer
+
+    clock = [0.0]
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    answer = wait_for_answer(FakeRelay(3), None, timeout=10, clock=lambda: clock[0], sleep=sleep)
+    assert answer["state"] == "s"
+    assert clock[0] == 3
+    with pytest.raises(NoAnswerError):
+        wait_for_answer(FakeRelay(100), None, timeout=5, clock=lambda: clock[0], sleep=sleep)

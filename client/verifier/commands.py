@@ -138,7 +138,8 @@ def enroll(
     if as_json:
         output.json(enrolled)
         return
-    output.ok(f"enrolled as {enrolled['name']}: {enrolled['client_id']}")
+    output.ok(f"enrolled as {enrolled['name']}")
+    output.plain(f"client id: {enrolled['client_id']}")
     output.plain(f"purpose: {enrolled['purpose']}")
     for allowed in enrolled["allowed"]:
         output.plain(
