@@ -1,9 +1,11 @@
-"""`cancuoc admin`: operators' commands against cancuoc-server (offers, status changes, families)."""
+"""`cancuoc admin`: operators' commands against cancuoc-server (offers, status changes, families, clinics)."""
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import msgspec
@@ -11,7 +13,7 @@ import typer
 from rich.markup import escape
 
 from client import output
-from client.api import DEFAULT_SERVER, Families, Offer, ServerApi, Status
+from client.api import DEFAULT_SERVER, Families, Offer, ServerApi, Status, VerifierRegistration
 from shared.urls import is_loopback_host
 
 admin_app = typer.Typer(
@@ -19,6 +21,11 @@ admin_app = typer.Typer(
     "Example: cancuoc admin families --issuer vss --citizen-id 001190123456",
     no_args_is_help=True,
 )
+verifier_app = typer.Typer(
+    help="Register clinics (verifiers): a certificate and a signed list of the claims each may ask.",
+    no_args_is_help=True,
+)
+admin_app.add_typer(verifier_app, name="verifier")
 
 
 class Issuer(StrEnum):
@@ -196,3 +203,113 @@ def show_families(found: Families, title: str, as_json: bool) -> None:
         since = family.status_changed_at or family.issued_at
         line = f"  {family.id}  {family.configuration_id:<17} {family.status:<9}"
         output.plain(f"{line} since {since}" if since else line.rstrip())
+
+
+@verifier_app.command("register")
+def register_verifier(
+    name: Annotated[str, typer.Option("--name", help="The clinic's name, shown to citizens.")],
+    purpose: Annotated[str, typer.Option("--purpose", help="Why it asks, shown to citizens.")],
+    public_key: Annotated[
+        Path, typer.Option("--public-key", help="The clinic's public JWK (clinic-public.jwk).")
+    ],
+    allow: Annotated[
+        list[str],
+        typer.Option(
+            "--allow",
+            help="A preset (clinic-checkin, age-check, identity, social-insurance) or a JSON file "
+            '[{"vct": ..., "claims": [[path...]]}]; repeatable.',
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", show_default=False, help="Also write the answer (JSON) to this file."),
+    ] = None,
+    server: ServerOption = DEFAULT_SERVER,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Register a clinic (admin role): the server certifies its key and signs what it may ask.
+
+    Give the clinic the JSON answer (--json or --out); it runs `cancuoc verifier enroll reg.json`.
+
+    Example: cancuoc admin verifier register --name "Bạch Mai" --purpose "Check-in" \
+    --public-key clinic-public.jwk --allow clinic-checkin --json > reg.json
+    """
+    jwk = read_public_jwk(public_key)
+    allowed = read_allowed(allow)
+    with ServerApi(server, token) as api:
+        registered = api.register_verifier(name=name, purpose=purpose, public_jwk=jwk, allowed=allowed)
+    if out is not None:
+        out.write_bytes(msgspec.json.encode(registered) + b"\n")
+    if as_json:
+        output.json(msgspec.to_builtins(registered))
+        return
+    show_registration(registered, name, allowed, out)
+
+
+def read_public_jwk(path: Path) -> dict[str, Any]:
+    from shared.jose import is_private_jwk
+
+    jwk = _read_json(path, "--public-key")
+    if not isinstance(jwk, dict):
+        raise typer.BadParameter(f"{path} does not hold a JWK object", param_hint="'--public-key'")
+    if is_private_jwk(jwk):
+        raise typer.BadParameter(
+            f"{path} holds a private key; give the clinic's public JWK", param_hint="'--public-key'"
+        )
+    return jwk
+
+
+def read_allowed(values: list[str]) -> list[dict[str, Any]]:
+    """Presets and files merged into one allow-list, one entry per vct."""
+    from shared.oid4vp.presets import PRESETS, allowed_claims
+
+    merged: dict[str, list[Any]] = {}
+    for value in values:
+        if value in PRESETS:
+            entries: Any = allowed_claims(PRESETS[value])
+        elif Path(value).is_file():
+            entries = _read_json(Path(value), "--allow")
+        else:
+            raise typer.BadParameter(
+                f"{value!r} is neither a preset ({', '.join(PRESETS)}) nor a file", param_hint="'--allow'"
+            )
+        if not isinstance(entries, list) or not all(_is_allowed_entry(e) for e in entries):
+            raise typer.BadParameter(
+                f"{value!r} is neither a preset ({', '.join(PRESETS)}) nor a JSON list of "
+                '{"vct": ..., "claims": [[path...]]}',
+                param_hint="'--allow'",
+            )
+        for entry in entries:
+            claims = merged.setdefault(entry["vct"], [])
+            claims += [path for path in entry["claims"] if path not in claims]
+    return [{"vct": vct, "claims": claims} for vct, claims in merged.items()]
+
+
+def _is_allowed_entry(entry: Any) -> bool:
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("vct"), str)
+        and isinstance(entry.get("claims"), list)
+        and all(isinstance(path, list) for path in entry["claims"])
+    )
+
+
+def _read_json(path: Path, option: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise typer.BadParameter(f"cannot read JSON from {path}: {exc}", param_hint=f"'{option}'") from None
+
+
+def show_registration(
+    registered: VerifierRegistration, name: str, allowed: list[dict[str, Any]], out: Path | None
+) -> None:
+    output.step(escape(f"verifier {name!r} registered; its client id:"))
+    output.plain(registered.client_id)
+    output.step("it may ask for:")
+    for entry in allowed:
+        claims = ", ".join(".".join("*" if p is None else str(p) for p in path) for path in entry["claims"])
+        output.plain(escape(f"  {entry['vct']}: {claims}"))
+    where = str(out) if out is not None else "the --json answer"
+    output.step(escape(f"give the clinic {where}; it runs `cancuoc verifier enroll FILE`"))

@@ -77,6 +77,15 @@ class Families(Model, frozen=True, kw_only=True):
     families: list[Family]
 
 
+class VerifierRegistration(Model, frozen=True, kw_only=True):
+    """`POST /verifiers`'s answer: the clinic's client id, certificate (PEM), chain and registration."""
+
+    client_id: str
+    certificate: str
+    chain: list[str]
+    registration: str
+
+
 class _ErrorBody(msgspec.Struct):
     error: str
     error_description: str = ""
@@ -134,6 +143,13 @@ class ServerApi:
     def list_families(self, issuer: str, citizen_id: str) -> Families:
         """The credential families a citizen holds from ``issuer``."""
         return self._call("GET", f"/{issuer}/citizens/{_segment(citizen_id)}/families", Families)
+
+    def register_verifier(
+        self, *, name: str, purpose: str, public_jwk: dict[str, Any], allowed: list[dict[str, Any]]
+    ) -> VerifierRegistration:
+        """Register a clinic's key (admin): its certificate and signed registration record."""
+        body = {"name": name, "purpose": purpose, "public_jwk": public_jwk, "allowed": allowed}
+        return self._call("POST", "/verifiers", VerifierRegistration, json=body)
 
     def close(self) -> None:
         self._http.close()
