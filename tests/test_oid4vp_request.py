@@ -82,6 +82,8 @@ def test_a_valid_request_shows_the_clinic_and_its_purpose(world: World) -> None:
         ({"response_mode": "fragment"}, "invalid_request", "unsupported_response_mode"),
         ({"response_type": "code"}, "invalid_request", "unsupported_response_type"),
         ({"response_uri": "ftp://x/y"}, "invalid_request", "bad_response_uri"),
+        ({"response_uri": "http://clinic.example/response"}, "invalid_request", "bad_response_uri"),
+        ({"response_uri": "urn:cancuoc:other"}, "invalid_request", "bad_response_uri"),
         ({"aud": "https://wallet.example"}, "invalid_request", "wrong_aud"),
         ({"exp": None}, "invalid_request", "missing_exp"),
         ({"exp": int(NOW.timestamp()) - 600}, "expired", "request_expired"),
@@ -241,3 +243,11 @@ def test_p9_request_uri_method_and_links() -> None:
     with pytest.raises(CredentialError) as info:
         parse_request_link("openid4vp://?client_id=x")
     assert info.value.reason == "bad_link"
+
+
+def test_offline_and_https_response_uris_are_accepted(world: World) -> None:
+    for uri in ("urn:cancuoc:offline", "https://clinic.example/response", "http://localhost:8000/r"):
+        verified = verify_request_object(
+            _signed(world, _claims(world, response_uri=uri)), world.anchors, now=NOW
+        )
+        assert verified.request.response_uri == uri

@@ -25,12 +25,15 @@ from shared.jose import PrivateKey, check_typ, decode_jws_unverified, sign_jwt, 
 from shared.jose.x509 import VerifiedChain, verify_chain, x5c_of, x509_hash
 from shared.oid4vp.dcql import SD_JWT_FORMAT, DcqlQuery, parse_dcql
 from shared.oid4vp.registration import Registration, over_asked, verify_registration
+from shared.urls import is_loopback_host
 
 REQUEST_TYP = "oauth-authz-req+jwt"
 X509_HASH = "x509_hash:"
 STATIC_AUDIENCE = "https://self-issued.me/v2"
 LINK_SCHEME = "openid4vp"
 VERIFIER_ROLE = "verifier"
+OFFLINE_RESPONSE_URI = "urn:cancuoc:offline"
+"""The ``response_uri`` of an offline request: the wallet writes its answer to a file, never posts it."""
 MIN_NONCE_LENGTH = 22
 """22 characters of the nonce alphabet carry at least 128 bits (errata to §5.2)."""
 _NONCE = re.compile(r"[A-Za-z0-9._~-]+")
@@ -170,9 +173,10 @@ def _check_parameters(claims: Mapping[str, Any], now: float, leeway: int) -> Non
         raise InvalidRequestError("response_mode must be direct_post", reason="unsupported_response_mode")
     if "redirect_uri" in claims:  # §8.2 (P7)
         raise InvalidRequestError("redirect_uri must not be present with direct_post", reason="redirect_uri")
-    response_uri = claims.get("response_uri")
-    if not isinstance(response_uri, str) or urlsplit(response_uri).scheme not in ("https", "http"):
-        raise InvalidRequestError("response_uri must be an http(s) URL", reason="bad_response_uri")
+    if not _acceptable_response_uri(claims.get("response_uri")):
+        raise InvalidRequestError(
+            "response_uri must be https (http on loopback) or the offline marker", reason="bad_response_uri"
+        )
     has_dcql, has_scope = "dcql_query" in claims, "scope" in claims
     if has_dcql and has_scope:  # §5.1 (P8): exactly one of them
         raise InvalidRequestError("both dcql_query and scope are present", reason="dcql_and_scope")
@@ -191,6 +195,17 @@ def _check_parameters(claims: Mapping[str, Any], now: float, leeway: int) -> Non
     formats = (claims.get("client_metadata") or {}).get("vp_formats_supported")
     if isinstance(formats, dict) and SD_JWT_FORMAT not in formats:
         raise VpFormatsNotSupportedError("the verifier supports no format we have", reason="vp_formats")
+
+
+def _acceptable_response_uri(uri: Any) -> bool:
+    if uri == OFFLINE_RESPONSE_URI:
+        return True
+    if not isinstance(uri, str):
+        return False
+    parts = urlsplit(uri)
+    if not parts.hostname:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname))
 
 
 def _check_times(claims: Mapping[str, Any], now: float, leeway: int) -> None:
