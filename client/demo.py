@@ -176,9 +176,9 @@ def check_in(
         trusted = [
             published_issuer(api, f"{server.base_url}/{name}", vcts) for name, vcts in ISSUER_VCTS.items()
         ]
-        # Each issuer signs the status lists under its own prefix with its own key.
+        # The status list signer's key is published after each issuer's own in its JWKS.
         status_keys = {
-            f"{server.base_url}/status/{name}/": t.keys[0]
+            f"{server.base_url}/status/{name}/": t.keys[-1]
             for name, t in zip(ISSUER_VCTS, trusted, strict=True)
         }
 
