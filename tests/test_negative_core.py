@@ -43,6 +43,7 @@ from shared.errors import (
     UnknownKeyError,
     UnknownStatusError,
     UnsupportedAlgorithmError,
+    UntrustedCertificateError,
     UntrustedIssuerError,
 )
 from shared.jose import EDDSA, ES256, PrivateKey, generate_private_key, private_jwk, sign_jwt
@@ -1382,6 +1383,7 @@ CODES: dict[type[CredentialError], str] = {
     RevokedError: "revoked",
     SuspendedError: "suspended",
     UnknownStatusError: "unknown_status",
+    UntrustedCertificateError: "untrusted_certificate",
 }
 SHARED = Path(__file__).resolve().parent.parent / "shared"
 CORE = [
