@@ -140,7 +140,6 @@ def test_a_link_whose_client_id_differs_is_refused(
     assert err.startswith("error: the request's client_id is not the one in the link")
 
 
-@pytest.mark.skip(reason="needs verify_request_object to accept urn:cancuoc:offline (contract addendum)")
 def test_an_offline_request_needs_out(
     holder: Holder, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
