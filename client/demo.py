@@ -1,231 +1,235 @@
-"""`cancuoc demo`: the main story against a real server process, on embedded defaults and fresh keys.
+"""`cancuoc demo`: the main story with the real `cancuoc` commands, against a real server process.
 
-A local `cancuoc-server` (SQLite, keys made on first start) is seeded with a small registry; MPS and
-VSS officers make offers; a holder receives the three credentials over OpenID4VCI; a clinic checks a
-presentation (VALID); VSS revokes the card; the same check fails (INVALID, revoked).
+A local `cancuoc-server` (SQLite, keys and national root made on first start) is seeded with a small
+registry; MPS and VSS officers make offers; the citizen's wallet receives the three credentials over
+OpenID4VCI; a registrar certifies a clinic; the clinic's cross-device check-in (OpenID4VP) is VALID; VSS
+revokes the card; the same check-in is INVALID (status: revoked). Every role is its own `cancuoc` process
+with its own CANCUOC_HOME, as people run it, all in a temporary folder.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
-import subprocess
-import sys
 import tempfile
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import typer
+
 from client import output
-from client.api import IssuerApi, ServerApi
-from client.local_server import LocalServer, LocalServerError, local_server
-from client.wallet.store import StoredCopy, open_wallet, opened
-from shared import statuslist
-from shared.errors import CredentialError, InvalidStatusListError
-from shared.jose import public_key_from_jwk
-from shared.oid4vci import JwtVcIssuerMetadata, well_known_url
-from shared.sdjwt.present import create_presentation
-from shared.sdjwt.verify import KeyBindingPolicy
-from shared.sdjwt_vc import TrustedIssuer, trusted_issuer_keys, verify_credential
-
-CLINIC = "x509_hash:demo-clinic-bach-mai"
-CHECK_IN = {
-    "health_insurance": [("card_number",), ("full_name",), ("valid_until",), ("registered_facility",)],
-    "identity": [("full_name",), ("citizen_id",), ("age_over_18",)],
-}
-ISSUER_VCTS = {
-    "mps": frozenset({"urn:cancuoc:identity:1"}),
-    "vss": frozenset({"urn:cancuoc:health-insurance:1", "urn:cancuoc:social-insurance:1"}),
-}
-
-
-def run_demo(*, as_json: bool = False) -> None:
-    """Tell the story step by step (or print one JSON report with ``as_json``)."""
-    story = Story(as_json)
-    with (
-        tempfile.TemporaryDirectory(prefix="cancuoc-demo-") as scratch,
-        local_server(Path(scratch)) as server,
-    ):
-        story.step(f"Started cancuoc-server on {server.base_url} (SQLite and keys in a temporary folder)")
-        citizen = pick_citizen(server)
-        story.step(f"Seeded the registries; the holder is {citizen['full_name']} ({citizen['citizen_id']})")
-        tokens = {
-            issuer: server.run(
-                "operator", "create", "--role", f"{issuer}-officer", "--name", f"demo {issuer}"
-            )["token"]
-            for issuer in ("mps", "vss")
-        }
-        cards = receive_all(story, server, tokens, citizen["citizen_id"])
-        nonce = secrets.token_urlsafe(16)
-        now = datetime.now(UTC)
-        presentations = {
-            card.configuration_id: create_presentation(
-                card.copy.credential,
-                CHECK_IN[card.configuration_id],
-                holder_key=card.copy.key,
-                audience=CLINIC,
-                nonce=nonce,
-                issued_at=int(now.timestamp()),
-            )
-            for card in cards
-            if card.configuration_id in CHECK_IN
-        }
-        story.step("At the clinic the wallet discloses only the asked claims, bound to the clinic's nonce")
-        policy = KeyBindingPolicy(audience=CLINIC, nonce=nonce)
-        story.report["before_revocation"] = check_in(story, server, presentations, policy)
-        with ServerApi(server.base_url, tokens["vss"]) as vss:
-            families = vss.list_families("vss", citizen["citizen_id"]).families
-            card_family = next(f for f in families if f.configuration_id == "health_insurance")
-            vss.set_family_status("vss", card_family.id, "revoked")
-        story.step("A VSS officer revokes the health insurance card (every copy: one family, one status)")
-        story.report["after_revocation"] = check_in(story, server, presentations, policy)
-    if as_json:
-        output.json(story.report)
-
+from client.demo_cli import CheckIn, Cli, cross_device_check_in
+from client.local_server import LocalServer, local_server
 
 DEMO_PIN = "246810"
 """The demo wallet's PIN (a throw-away wallet in a temporary folder)."""
-
-
-@dataclass(frozen=True)
-class Holding:
-    """One card in the citizen's wallet, and the copy the demo presents."""
-
-    configuration_id: str
-    copy: StoredCopy
-
-
-class CitizenWallet:
-    """`cancuoc wallet …` as a separate process with its own CANCUOC_HOME and PIN, as a citizen runs it."""
-
-    def __init__(self, home: Path, pin: str) -> None:
-        self.home, self.pin = home, pin
-
-    def run(self, *args: str) -> Any:
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("CANCUOC_")}
-        environment.update(CANCUOC_HOME=str(self.home), CANCUOC_PIN=self.pin)
-        done = subprocess.run(  # noqa: S603 - our own console script with fixed arguments
-            [str(Path(sys.executable).parent / "cancuoc"), "wallet", *args],
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise LocalServerError(f"cancuoc wallet {args[0]} failed: {done.stderr.strip()[-500:]}")
-        return json.loads(done.stdout) if "--json" in args else None
+CLINIC_NAME = "Phòng khám Đa khoa Hà Nội"
+CLINIC_PURPOSE = "Tiếp nhận bệnh nhân khám bảo hiểm y tế (check-in with the health insurance card)"
+OFFERS = {"mps": ["identity"], "vss": ["health_insurance", "social_insurance"]}
+COPIES = "3"
 
 
 class Story:
+    """Each step in one line for a person, or collected with its outcome for `--json`."""
+
     def __init__(self, as_json: bool) -> None:
         self.as_json = as_json
-        self.report: dict[str, Any] = {}
+        self.report: dict[str, Any] = {"steps": []}
 
-    def step(self, text: str) -> None:
+    def step(self, text: str, **outcome: Any) -> None:
+        self.report["steps"].append({"step": text, **outcome})
         if not self.as_json:
             output.step(text)
 
+    def verdict(self, text: str, *, valid: bool, exit_code: int) -> None:
+        self.report["steps"].append({"step": text, "valid": valid, "exit_code": exit_code})
+        if not self.as_json:
+            (output.ok if valid else output.fail)(text)
 
-def pick_citizen(server: LocalServer) -> dict[str, Any]:
-    """A seeded adult who holds both VSS records."""
-    citizens = server.run("seed", "--citizens", "8", "--seed", "2026")
-    for citizen in citizens:
-        if citizen.get("has_health_card") and citizen.get("has_social_book"):
-            return dict(citizen)
-    raise RuntimeError("the seeded registry has no citizen with both VSS records")
+    def table(self, rows: list[tuple[str, str, str]]) -> None:
+        if not self.as_json:
+            output.table("  what the clinic saw", ("card", "claim", "value"), rows)
 
 
-def receive_all(story: Story, server: LocalServer, tokens: dict[str, str], citizen_id: str) -> list[Holding]:
-    """The citizen's part through the real wallet CLI (`cancuoc wallet init|receive`), non-interactively."""
-    home = server.data_dir / "citizen-wallet"
-    wallet = CitizenWallet(home, DEMO_PIN)
-    wallet.run("init")
-    story.step("The citizen activates a PIN-protected wallet (`cancuoc wallet init`)")
-    offers = {"mps": ["identity"], "vss": ["health_insurance", "social_insurance"]}
-    stored: list[dict[str, Any]] = []
-    for issuer, configurations in offers.items():
-        with ServerApi(server.base_url, tokens[issuer]) as officer:
-            offer = officer.create_offer(issuer, citizen_id, configurations)
+def run_demo(*, as_json: bool = False) -> None:
+    """Tell the story step by step (or print one JSON report with ``as_json``); exit 1 if it went wrong."""
+    story = Story(as_json)
+    with (
+        tempfile.TemporaryDirectory(prefix="cancuoc-demo-") as scratch,
+        local_server(make_home(scratch, "server")) as server,
+    ):
         story.step(
-            f"{issuer.upper()} officer makes an offer; the code {offer.tx_code} goes to the citizen by SMS"
+            f"Started cancuoc-server on {server.base_url} (database, keys, national root CA: temp folder)"
         )
-        received = wallet.run(
-            "receive", offer.offer_uri, "--tx-code", offer.tx_code or "", "--copies", "3", "--json"
+        citizen_id = seed(story, server)
+        officers = make_operators(story, server, scratch)
+        citizen = Cli(make_home(scratch, "citizen"), {"CANCUOC_PIN": DEMO_PIN})
+        citizen.run("wallet", "init", "--trust-anchor", f"{server.base_url}/pki/root.pem")
+        story.step("The citizen makes a PIN wallet that trusts the national root (`cancuoc wallet init`)")
+        receive_all(story, officers, citizen, citizen_id)
+        clinic = enroll_clinic(story, server, officers["admin"], make_home(scratch, "clinic"))
+        before = check_in(story, clinic, citizen, "before_revocation")
+        revoke_card(story, officers["vss"], citizen_id)
+        # The clinic trusts a cached status list until its ttl (300 s) runs out: without a sync the
+        # revocation would show only after that.
+        clinic.run("verifier", "sync")
+        story.step("The clinic refreshes its status lists now (`cancuoc verifier sync`), not at their ttl")
+        after = check_in(story, clinic, citizen, "after_revocation")
+    if as_json:
+        output.json(story.report)
+    if before.exit_code != 0 or after.exit_code != 1 or failed_check(after) != ("status", "revoked"):
+        output.error("the story did not end as it should: VALID, then INVALID with status: revoked")
+        raise typer.Exit(1)
+
+
+def make_home(scratch: str, name: str) -> Path:
+    home = Path(scratch) / name
+    home.mkdir()
+    return home
+
+
+def seed(story: Story, server: LocalServer) -> str:
+    """Seed a small registry; the holder is an adult who holds both VSS records."""
+    citizens = server.run("seed", "--citizens", "8", "--seed", "2026")
+    holder = next(c for c in citizens if c.get("has_health_card") and c.get("has_social_book"))
+    story.step(
+        f"Seeded the registries (`cancuoc-server seed`); the holder is {holder['full_name']} "
+        f"({holder['citizen_id']})",
+        citizen_id=holder["citizen_id"],
+    )
+    return str(holder["citizen_id"])
+
+
+def make_operators(story: Story, server: LocalServer, scratch: str) -> dict[str, Cli]:
+    """An MPS officer, a VSS officer and a registrar (admin), each with a token in their own `cancuoc`."""
+    roles = {"mps": "mps-officer", "vss": "vss-officer", "admin": "admin"}
+    officers = {}
+    for name, role in roles.items():
+        token = server.run("operator", "create", "--role", role, "--name", f"demo {role}")["token"]
+        home = make_home(scratch, name)
+        officers[name] = Cli(home, {"CANCUOC_SERVER": server.base_url, "CANCUOC_OPERATOR_TOKEN": token})
+    story.step(
+        "Operators get tokens (`cancuoc-server operator create`): an MPS officer, a VSS officer, a registrar",
+        roles=list(roles.values()),
+    )
+    return officers
+
+
+def receive_all(story: Story, officers: dict[str, Cli], citizen: Cli, citizen_id: str) -> None:
+    """Officers make offers (`cancuoc admin offer`); the wallet receives them (`cancuoc wallet receive`)."""
+    received: dict[str, int] = {}
+    for issuer, configurations in OFFERS.items():
+        credentials = [arg for c in configurations for arg in ("--credential", c)]
+        offer = officers[issuer].json(
+            "admin", "offer", "--issuer", issuer, "--citizen-id", citizen_id, *credentials
         )
-        for card in received:
+        story.step(
+            f"{issuer.upper()} officer makes an offer (`cancuoc admin offer`); "
+            f"the code {offer['tx_code']} goes to the citizen by SMS"
+        )
+        cards = citizen.json(
+            "wallet", "receive", offer["offer_uri"], "--tx-code", offer["tx_code"] or "", "--copies", COPIES
+        )
+        for card in cards:
+            received[card["configuration_id"]] = card["copies_left"]
             story.step(
-                f"  `cancuoc wallet receive`: {card['configuration_id']}, {card['copies_left']} copies"
+                f"  `cancuoc wallet receive`: {card['configuration_id']}, {card['copies_left']} copies",
+                configuration_id=card["configuration_id"],
+                copies=card["copies_left"],
             )
-        stored.extend(received)
-    story.report["received"] = {card["configuration_id"]: card["copies_left"] for card in stored}
-    with opened(open_wallet(home, DEMO_PIN, now=datetime.now(UTC))) as opened_wallet:
-        return [
-            Holding(card["configuration_id"], opened_wallet.get_card(card["id"]).copies[0]) for card in stored
-        ]
+    story.report["received"] = received
 
 
-def check_in(
-    story: Story, server: LocalServer, presentations: dict[str, str], policy: KeyBindingPolicy
-) -> dict[str, Any]:
-    """Verify as the clinic does: issuer keys from their metadata, status from signed status lists."""
-    now = datetime.now(UTC)
-    with IssuerApi() as api:
-        trusted = [
-            published_issuer(api, f"{server.base_url}/{name}", vcts) for name, vcts in ISSUER_VCTS.items()
-        ]
-        # The status list signer's key is published after each issuer's own in its JWKS.
-        status_keys = {
-            f"{server.base_url}/status/{name}/": t.keys[-1]
-            for name, t in zip(ISSUER_VCTS, trusted, strict=True)
-        }
-
-        def status_check(claim: Any) -> None:
-            reference = statuslist.parse_status_claim(claim)
-            key = next((k for prefix, k in status_keys.items() if reference.uri.startswith(prefix)), None)
-            if key is None:
-                raise InvalidStatusListError(
-                    f"no trusted signer for {reference.uri}", reason="untrusted_list"
-                )
-            token = api.status_list(reference.uri)
-            verified = statuslist.verify_status_list_token(token, key, expected_uri=reference.uri, now=now)
-            statuslist.check_status(reference, verified)
-
-        results: dict[str, Any] = {}
-        for kind, presentation in presentations.items():
-            try:
-                credential = verify_credential(
-                    presentation,
-                    trusted_issuer_keys(trusted),
-                    now=now,
-                    key_binding=policy,
-                    status_check=status_check,
-                )
-            except CredentialError as exc:
-                results[kind] = {"valid": False, "code": exc.code, "detail": str(exc)}
-                if not story.as_json:
-                    output.fail(f"{kind}: INVALID ({exc.code}: {exc})")
-                continue
-            shown = {k: v for k, v in credential.claims.items() if k not in HIDDEN}
-            results[kind] = {"valid": True, "claims": shown}
-            if not story.as_json:
-                output.ok(
-                    f"{kind}: VALID — signed by {credential.issuer}, presented by its holder, not revoked"
-                )
-                output.table(f"  disclosed to the clinic ({kind})", ["claim", "value"], sorted(shown.items()))
-    verdict = all(r["valid"] for r in results.values())
-    if not story.as_json:
-        label = "[bold green]VALID[/]" if verdict else "[bold red]INVALID[/]"
-        output.console.print(f"  Clinic check-in verdict: {label}")
-    return {"valid": verdict, "credentials": results}
+def enroll_clinic(story: Story, server: LocalServer, registrar: Cli, home: Path) -> Cli:
+    """`verifier init` (key, pinned root), `admin verifier register`, `verifier enroll`, `verifier sync`."""
+    clinic = Cli(home, {"CANCUOC_SERVER": server.base_url})
+    made = clinic.json(
+        "verifier", "init", "--name", CLINIC_NAME, "--trust-anchor", f"{server.base_url}/pki/root.pem"
+    )
+    story.step(f"The clinic {CLINIC_NAME} makes its key and pins the root (`cancuoc verifier init`)")
+    reg = registrar.home / "reg.json"
+    registered = registrar.json(
+        "admin", "verifier", "register", "--name", CLINIC_NAME, "--purpose", CLINIC_PURPOSE,
+        "--public-key", made["public_key"], "--allow", "clinic-checkin", "--out", str(reg),
+    )  # fmt: skip
+    story.step(
+        "The registrar certifies it for check-in only (`cancuoc admin verifier register`)",
+        client_id=registered["client_id"],
+    )
+    clinic.run("verifier", "enroll", str(reg))
+    clinic.run("verifier", "sync")
+    story.step(
+        "The clinic stores its certificate (`cancuoc verifier enroll`) and caches status lists (`sync`)"
+    )
+    return clinic
 
 
-def published_issuer(api: IssuerApi, issuer: str, vcts: frozenset[str]) -> TrustedIssuer:
-    document = api.get(well_known_url(issuer, "jwt-vc-issuer"), JwtVcIssuerMetadata)
-    keys = tuple(public_key_from_jwk(jwk) for jwk in (document.jwks.keys if document.jwks else []))
-    return TrustedIssuer(issuer, keys, vcts)
+def check_in(story: Story, clinic: Cli, citizen: Cli, moment: str) -> CheckIn:
+    """One cross-device check-in, told in three lines: the link, what the wallet shared, the verdict."""
+    done = cross_device_check_in(clinic, citizen)
+    again = "The same check-in" if moment == "after_revocation" else "Check-in"
+    story.step(f"{again}: the clinic shows a link and QR code (`cancuoc verifier request`)", link=done.link)
+    shared: dict[str, list[Any]] = {}
+    for card in done.shared["cards"]:
+        shared.setdefault(card["query_id"], []).extend(card["claims"])
+    story.step(
+        f"The wallet checks the clinic's request, shares only what it asks (`cancuoc wallet present`): "
+        f"{describe_shared(shared)}",
+        shared=shared,
+    )
+    story.report[moment] = {**done.report, "exit_code": done.exit_code}
+    checks = done.report["checks"]
+    if done.report["valid"]:
+        story.verdict(
+            f"VALID (exit {done.exit_code}): {len(checks)} checks passed — right issuers, "
+            "presented by its holder just now, not revoked",
+            valid=True,
+            exit_code=done.exit_code,
+        )
+        story.table(disclosed_rows(done.report["credentials"]))
+    else:
+        name, code = failed_check(done) or ("?", "?")
+        detail = next(c["detail"] for c in checks if not c["ok"])
+        story.verdict(
+            f"INVALID (exit {done.exit_code}): check `{name}` failed ({code}) — {detail}",
+            valid=False,
+            exit_code=done.exit_code,
+        )
+    return done
 
 
-HIDDEN = frozenset({"iss", "vct", "iat", "exp", "nbf", "cnf", "status"})
+def revoke_card(story: Story, vss: Cli, citizen_id: str) -> None:
+    """`cancuoc admin families` finds the card's family; `cancuoc admin revoke --family` revokes it."""
+    families = vss.json("admin", "families", "--issuer", "vss", "--citizen-id", citizen_id)["families"]
+    card = next(f for f in families if f["configuration_id"] == "health_insurance")
+    vss.json("admin", "revoke", "--issuer", "vss", "--family", card["id"])
+    story.step(
+        "A VSS officer revokes the health insurance card, all its copies (`cancuoc admin revoke`)",
+        family=card["id"],
+    )
+
+
+def failed_check(done: CheckIn) -> tuple[str, str] | None:
+    """The first failed check's name and code."""
+    failed = [(c["name"], c["code"]) for c in done.report["checks"] if not c["ok"]]
+    return failed[0] if failed else None
+
+
+def disclosed_rows(credentials: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """The disclosed claims per card; an image as its size, a facility as its name."""
+    rows = []
+    for credential in credentials:
+        card = credential["vct"].split(":")[-2]
+        for claim, value in credential["claims"].items():
+            if isinstance(value, str) and value.startswith("data:image/"):
+                value = "(image)"
+            elif isinstance(value, dict) and "name" in value:
+                value = value["name"]
+            rows.append((card, claim, str(value)))
+    return sorted(rows)
+
+
+def describe_shared(shared: dict[str, list[Any]]) -> str:
+    return "; ".join(f"{query}: {', '.join(map(path_text, claims))}" for query, claims in shared.items())
+
+
+def path_text(path: Any) -> str:
+    return "/".join(map(str, path)) if isinstance(path, list) else str(path)

@@ -95,20 +95,48 @@ def test_a_health_card_is_issued_presented_verified_and_revoked() -> None:
     assert revoked.value.code == "revoked"
 
 
-def test_demo_command_tells_the_story_against_a_real_server_and_ends_invalid() -> None:
+def test_demo_command_checks_in_at_the_clinic_valid_then_invalid_after_the_revocation() -> None:
+    # `cancuoc demo` runs the real commands as processes: server, officers, wallet, registrar, clinic.
     result = CliRunner().invoke(app, ["demo", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["received"] == {"identity": 3, "health_insurance": 3, "social_insurance": 3}
-    assert report["before_revocation"]["valid"] is True
-    after = report["after_revocation"]
-    assert after["valid"] is False
-    assert after["credentials"]["health_insurance"] == {
-        "valid": False,
-        "code": "revoked",
-        "detail": "the credential has been revoked",
+    steps = [step["step"] for step in report["steps"]]
+    told = [
+        "cancuoc wallet init",
+        "cancuoc wallet receive",
+        "cancuoc verifier init",
+        "cancuoc admin verifier register",
+        "cancuoc verifier enroll",
+        "cancuoc verifier request",
+        "cancuoc wallet present",
+        "cancuoc admin revoke",
+        "cancuoc verifier sync",
+        "cancuoc verifier request",
+        "cancuoc wallet present",
+    ]
+    commands = iter(steps)
+    assert all(any(f"`{command}" in step for step in commands) for command in told), steps
+    assert all("\n" not in step for step in steps)
+    assert [(s["valid"], s["exit_code"]) for s in report["steps"] if "valid" in s] == [(True, 0), (False, 1)]
+
+    before = report["before_revocation"]
+    assert (before["valid"], before["exit_code"]) == (True, 0)
+    assert all(check["ok"] for check in before["checks"])
+    disclosed = {c["vct"]: c["claims"] for c in before["credentials"]}
+    card = disclosed[VCT_BY_TYPE["health_insurance"]]
+    assert set(card) == {
+        "card_number",
+        "full_name",
+        "birth_date",
+        "valid_until",
+        "registered_facility",
+        "citizen_id",
     }
-    assert after["credentials"]["identity"]["valid"] is True
-    disclosed = report["before_revocation"]["credentials"]["health_insurance"]["claims"]
-    assert set(disclosed) == {"card_number", "full_name", "valid_until", "registered_facility"}
-    assert date.fromisoformat(disclosed["valid_until"]) >= datetime.now(UTC).date()
+    assert set(disclosed[VCT_BY_TYPE["identity"]]) == {"full_name", "portrait", "citizen_id"}
+    assert date.fromisoformat(card["valid_until"]) >= datetime.now(UTC).date()
+
+    after = report["after_revocation"]
+    assert (after["valid"], after["exit_code"]) == (False, 1)
+    assert [(c["name"], c["code"]) for c in after["checks"] if not c["ok"]] == [("status", "revoked")]
+    assert {c["vct"]: c["status"] for c in after["credentials"]}[VCT_BY_TYPE["health_insurance"]] == "revoked"
