@@ -15,6 +15,7 @@ from server.context import Clock, ServerContext, system_clock
 from server.errors import HttpError
 from server.http import ROUTES
 from server.keys import load_or_create_keys
+from server.logs import AccessLog, configure_logging, log_server_error, note_error
 from server.pki import load_or_create_pki
 from server.store.database import Database, DatabaseUnavailableError
 from server.store.migrate import upgrade
@@ -30,6 +31,7 @@ SECURITY_HEADERS = {
 def create_app(config: ServerConfig, *, clock: Clock = system_clock, migrate: bool = True) -> Litestar:
     """Build the server for ``config``: keys and certificates made now, the database migrated on startup."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
+    configure_logging(config.log_file)
     database = Database(config.database)
     keys = load_or_create_keys(config)
     pki = load_or_create_pki(config, clock(), keys)
@@ -45,7 +47,7 @@ def create_app(config: ServerConfig, *, clock: Clock = system_clock, migrate: bo
     def provide_context() -> ServerContext:
         return context
 
-    return Litestar(
+    app = Litestar(
         route_handlers=ROUTES,
         dependencies={"context": Provide(provide_context, sync_to_thread=False)},
         exception_handlers={
@@ -53,6 +55,7 @@ def create_app(config: ServerConfig, *, clock: Clock = system_clock, migrate: bo
             DatabaseUnavailableError: render_unavailable,
             ValidationException: render_validation_error,
             HTTPException: render_framework_error,
+            Exception: render_server_error,
         },
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
@@ -66,7 +69,11 @@ def create_app(config: ServerConfig, *, clock: Clock = system_clock, migrate: bo
         response_headers=None,
         after_request=add_security_headers,
         debug=False,
+        logging_config=None,
     )
+    # Outermost, so that it also times and counts requests that match no route.
+    app.asgi_handler = AccessLog(app.asgi_handler)
+    return app
 
 
 async def add_security_headers(response: Response[Any]) -> Response[Any]:
@@ -85,19 +92,29 @@ def error_response(
     )
 
 
-def render_http_error(_: Request[Any, Any, Any], exc: HttpError) -> Response[Any]:
+def render_http_error(request: Request[Any, Any, Any], exc: HttpError) -> Response[Any]:
+    note_error(request.scope, exc.error)
     return error_response(exc.status, exc.error, exc.description, exc.headers)
 
 
-def render_unavailable(_: Request[Any, Any, Any], exc: DatabaseUnavailableError) -> Response[Any]:
+def render_unavailable(request: Request[Any, Any, Any], exc: DatabaseUnavailableError) -> Response[Any]:
+    note_error(request.scope, "temporarily_unavailable")
     return error_response(503, "temporarily_unavailable", "the database is unreachable", {"Retry-After": "5"})
 
 
-def render_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+def render_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    note_error(request.scope, "invalid_request")
     return error_response(400, "invalid_request", f"malformed request: {exc.detail}")
 
 
-def render_framework_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+def render_server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Anything unexpected: logged by type and frames only (`server.logs`), answered with a bare 500."""
+    log_server_error(request.scope, exc)
+    note_error(request.scope, "server_error")
+    return error_response(500, "server_error", "internal error")
+
+
+def render_framework_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     codes = {
         404: "not_found",
         405: "method_not_allowed",
@@ -105,6 +122,7 @@ def render_framework_error(_: Request[Any, Any, Any], exc: HTTPException) -> Res
         415: "unsupported_media_type",
     }
     error = codes.get(exc.status_code, "invalid_request" if exc.status_code < 500 else "server_error")
+    note_error(request.scope, error)
     return error_response(exc.status_code, error, exc.detail, dict(exc.headers or {}))
 
 

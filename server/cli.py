@@ -6,6 +6,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -61,28 +62,51 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    log_file: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="CANCUOC_LOG_FILE",
+            help="Append the JSON-lines log here instead of writing it to stderr.",
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP server; migrates the database and creates missing keys first.
 
+    The log is one JSON object per line (access lines included), see `server/logs.py`.
+
     Example: cancuoc-server serve --data-dir ./data --port 8000 --workers 2
     """
+    from server.logs import configure_logging, log_event, logging_config
+
     if public_url is None:
         public_url = f"http://{host}:{port}"
-    config = config_from(data_dir=data_dir, database_url=database_url, public_url=public_url)
+    config = config_from(
+        data_dir=data_dir, database_url=database_url, public_url=public_url, log_file=log_file
+    )
+    configure_logging(config.log_file)
     _prepare(config)
-    for name, value in (
-        ("DATA_DIR", str(config.data_dir)),
-        ("DATABASE_URL", config.database),
-        ("PUBLIC_URL", config.public_url),
-    ):
+    settings = {
+        "DATA_DIR": str(config.data_dir),
+        "DATABASE_URL": config.database,
+        "PUBLIC_URL": config.public_url,
+    }
+    if config.log_file is not None:
+        settings["LOG_FILE"] = str(config.log_file.absolute())
+    for name, value in settings.items():
         os.environ[ENV_PREFIX + name] = value
     from granian.constants import Interfaces
     from granian.server import Server
 
-    typer.echo(
-        f"cancuoc-server listening on http://{host}:{port} (issuers under {config.public_url})", err=True
-    )
-    Server("server.asgi:app", address=host, port=port, interface=Interfaces.ASGI, workers=workers).serve()
+    log_event("server starting", host=host, port=port, workers=workers, public_url=config.public_url)
+    Server(
+        "server.asgi:app",
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        log_dictconfig=logging_config(config.log_file),
+        log_access=False,
+    ).serve()
 
 
 @app.command()

@@ -40,6 +40,7 @@ class ServerConfig(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 64 * 1024
     vp_transaction_ttl: int = 600
     vp_max_response_bytes: int = 512 * 1024
+    log_file: Path | None = None
 
     @property
     def database(self) -> str:
