@@ -2,16 +2,23 @@
 
 Every credential is checked against the issuer's own published keys and metadata before the caller
 stores anything: signature, `vct` of the configuration, no Key Binding JWT, and `cnf` one of our keys.
+The signing key must be published as an issuer's (not the status list signer's, by its certificate role),
+and when the wallet pins a national root the credential's ``x5c`` must also chain to it (HAIP 1.0 §5).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from client.api import IssuerApi
+from client.wallet.trust import PublishedKey, published_keys, require_key_role
+from shared.credentials import ALLOWED_ISSUER_ROLE
 from shared.errors import CredentialError
-from shared.jose import PrivateKey, generate_private_key, public_key_from_jwk
+from shared.jose import KeyResolver, PrivateKey, PublicKey, generate_private_key
+from shared.jose.x509 import ISSUER_ROLES, x5c_issuer_resolver
 from shared.oid4vci import (
     AuthorizationServerMetadata,
     CredentialConfiguration,
@@ -79,9 +86,19 @@ def open_offer(api: IssuerApi, link: str) -> PendingOffer:
 
 
 def redeem_offer(
-    api: IssuerApi, pending: PendingOffer, *, tx_code: str | None, copies: int, now: datetime
+    api: IssuerApi,
+    pending: PendingOffer,
+    *,
+    tx_code: str | None,
+    copies: int,
+    now: datetime,
+    anchor: bytes | None,
 ) -> list[ReceivedCard]:
-    """Token, nonce, proofs, credentials; every credential verified before it is returned."""
+    """Token, nonce, proofs, credentials; every credential verified before it is returned.
+
+    ``anchor`` is the wallet's pinned national root (DER): every credential must then also carry an
+    ``x5c`` chain to it whose leaf is an issuer allowed for the ``vct`` and names the ``iss``.
+    """
     offer, metadata = pending.offer, pending.metadata
     issuer = offer.credential_issuer
     grant = offer.grants.pre_authorized_code if offer.grants else None
@@ -119,7 +136,7 @@ def redeem_offer(
             body["credential_configuration_id"] = configuration_id
         response = api.credential(metadata.credential_endpoint, token.access_token, body)
         received = tuple(
-            _checked_copy(item.credential, keys, issuer, issuer_keys, configuration.vct or "", now)
+            _checked_copy(item.credential, keys, issuer, issuer_keys, configuration.vct or "", now, anchor)
             for item in response.credentials
         )
         if len({id(copy.key) for copy in received}) != len(received):
@@ -151,25 +168,50 @@ def display_names(configuration: CredentialConfiguration) -> dict[str, dict[str,
     return names
 
 
-def _published_keys(api: IssuerApi, issuer: str) -> TrustedIssuer:
+def _published_keys(api: IssuerApi, issuer: str) -> tuple[PublishedKey, ...]:
     document = api.get(well_known_url(issuer, "jwt-vc-issuer"), JwtVcIssuerMetadata)
     if document.issuer != issuer:
         raise ReceiveError(f"the issuer's key document names {document.issuer!r}, not {issuer!r}")
     if document.jwks is None or document.jwks_uri is not None:
         raise ReceiveError("the issuer's key document must carry jwks (and not jwks_uri)")
     try:
-        keys = tuple(public_key_from_jwk(jwk) for jwk in document.jwks.keys)
+        return published_keys(document.jwks.keys)
     except CredentialError as exc:
         raise ReceiveError(f"the issuer publishes an unusable key: {exc}") from exc
-    return TrustedIssuer(issuer, keys, frozenset())
+
+
+def _issuer_key_resolver(issuer: str, published: tuple[PublishedKey, ...], vct: str) -> KeyResolver:
+    """The published key the credential names by ``kid``, refused when certified for another role."""
+    keys = tuple(p.key for p in published)
+    by_kid = trusted_issuer_keys([TrustedIssuer(issuer, keys, frozenset({vct}))])
+    allowed = ALLOWED_ISSUER_ROLE.get(vct)
+    roles = frozenset({allowed}) if allowed else ISSUER_ROLES
+
+    def resolve(header: Mapping[str, Any], payload: Mapping[str, Any]) -> PublicKey:
+        return require_key_role(published, by_kid(header, payload), roles)
+
+    return resolve
 
 
 def _checked_copy(
-    credential: str, keys: list[PrivateKey], issuer: str, published: TrustedIssuer, vct: str, now: datetime
+    credential: str,
+    keys: list[PrivateKey],
+    issuer: str,
+    published: tuple[PublishedKey, ...],
+    vct: str,
+    now: datetime,
+    anchor: bytes | None,
 ) -> ReceivedCopy:
-    trusted = TrustedIssuer(issuer, published.keys, frozenset({vct}))
     try:
-        verified = verify_credential(credential, trusted_issuer_keys([trusted]), now=now, key_binding=None)
+        if anchor is not None:
+            verify_credential(credential, x5c_issuer_resolver([anchor], now=now), now=now, key_binding=None)
+    except CredentialError as exc:
+        raise ReceiveError(
+            f"the issuer sent a credential not certified under your national root: {exc.code}: {exc}"
+        ) from exc
+    try:
+        resolver = _issuer_key_resolver(issuer, published, vct)
+        verified = verify_credential(credential, resolver, now=now, key_binding=None)
         read_unverified(credential)
     except CredentialError as exc:
         raise ReceiveError(f"the issuer sent a credential that does not verify: {exc.code}: {exc}") from exc

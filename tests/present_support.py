@@ -1,4 +1,4 @@
-"""A wallet with a real citizen's cards, clinics under a test national root, a loopback clinic endpoint.
+"""A wallet with a real citizen's cards, clinics under the server's national root, a loopback clinic endpoint.
 
 Shared by the `cancuoc wallet present` tests: the requests are made with the shared OpenID4VP code, the cards
 come from a real `cancuoc-server` process.
@@ -27,7 +27,7 @@ from test_wallet import PIN, runner, wallet_env
 from client.api import ServerApi
 from client.cli import app, main
 from client.wallet.store import WALLET_FILE
-from shared.jose import PrivateKey, decode_jws_unverified, generate_private_key
+from shared.jose import PrivateKey, decode_jws_unverified, generate_private_key, private_key_from_pem
 from shared.jose.x509 import (
     create_leaf_certificate,
     create_root_certificate,
@@ -64,6 +64,20 @@ class Authority:
             key, root, registrar_key.public, name="Registrar", role="registrar", now=now
         )
         return cls(key, root, registrar_key, registrar)
+
+    @classmethod
+    def of_server(cls, key_directory: Path) -> Authority:
+        """The server's own root and registrar: cards and clinics chain to the one national root."""
+
+        def key(stem: str) -> PrivateKey:
+            return private_key_from_pem((key_directory / f"{stem}.pem").read_bytes())
+
+        def certificate(stem: str) -> bytes:
+            return pem_to_der((key_directory / f"{stem}.crt").read_bytes())
+
+        return cls(
+            key("root-ca"), certificate("root-ca"), key("registrar-signing"), certificate("registrar-signing")
+        )
 
 
 @dataclass(frozen=True)
@@ -149,7 +163,7 @@ def holder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Holder]:
         seeded = json.loads(server.command("seed", "--citizens", "3", "--seed", "2", "--json"))
         citizen = next(c for c in seeded if c["has_health_card"] and c["has_social_book"])
         tokens = {issuer: server.create_operator(f"{issuer}-officer") for issuer in ("mps", "vss")}
-        authority = Authority.create()
+        authority = Authority.of_server(server.data_dir / "keys")
         home = tmp_path_factory.mktemp("present-home")
         anchor_file = home.parent / "root.pem"
         anchor_file.write_bytes(der_to_pem(authority.root))

@@ -109,7 +109,9 @@ def receive(
                 _show_offer(pending)
             if pending.needs_tx_code and not tx_code:
                 tx_code = str(typer.prompt("Transaction code"))
-            cards = redeem_offer(api, pending, tx_code=tx_code, copies=copies, now=datetime.now(UTC))
+            now = datetime.now(UTC)
+            anchor = wallet.trust_anchor()
+            cards = redeem_offer(api, pending, tx_code=tx_code, copies=copies, now=now, anchor=anchor)
         except ReceiveError as exc:
             raise OfferRefusedError(f"offer refused: {exc}", hint="nothing was stored") from exc
         ids = wallet.add_card(cards, now=datetime.now(UTC))

@@ -36,7 +36,9 @@ def redeem_refresh(
 ) -> ReceivedCard:
     """Redeem the offer, check every credential is the same card again, and add the copies to the card."""
     try:
-        cards = redeem_offer(api, pending, tx_code=tx_code, copies=copies, now=now)
+        cards = redeem_offer(
+            api, pending, tx_code=tx_code, copies=copies, now=now, anchor=wallet.trust_anchor()
+        )
     except ReceiveError as exc:
         raise OfferRefusedError(f"offer refused: {exc}", hint="nothing was stored") from exc
     if len(cards) != 1 or cards[0].issuer != summary.issuer or cards[0].vct != summary.vct:

@@ -8,7 +8,7 @@ from litestar import Controller, Response, get
 from litestar.params import FromPath
 
 from server.context import Context
-from server.pki import STATUS_LIST
+from server.pki import STATUS_LIST, Signer
 from server.services.catalog import authorization_server_metadata, credential_issuer_metadata, known_issuer
 
 CACHEABLE = {"Cache-Control": "public, max-age=300"}
@@ -32,8 +32,16 @@ class MetadataController(Controller):
 
     @get("/jwt-vc-issuer/{issuer:str}", sync_to_thread=False)
     def jwt_vc_issuer(self, context: Context, issuer: FromPath[str]) -> Response[dict[str, Any]]:
-        """SD-JWT VC issuer metadata: the issuer's key, then the status list signer's (`kid` = RFC 7638)."""
-        keys = (context.keys[known_issuer(issuer)], context.pki.signers[STATUS_LIST].key)
-        jwks = [{**key.public.jwk, "kid": key.kid, "use": "sig", "alg": key.alg} for key in keys]
+        """SD-JWT VC issuer metadata: the issuer's key, then the status list signer's (`kid` = RFC 7638).
+
+        Each JWK carries its certificate chain (`x5c`, RFC 7517 §4.7), whose role tells the two apart.
+        """
+        roles = (known_issuer(issuer), STATUS_LIST)
+        jwks = [_jwk(context.pki.signers[role]) for role in roles]
         body = {"issuer": context.config.issuer_id(issuer), "jwks": {"keys": jwks}}
         return Response(body, headers=CACHEABLE)
+
+
+def _jwk(signer: Signer) -> dict[str, Any]:
+    key = signer.key
+    return {**key.public.jwk, "kid": key.kid, "use": "sig", "alg": key.alg, "x5c": signer.x5c}

@@ -344,3 +344,8 @@ def _sign(builder: x509.CertificateBuilder, key: PrivateKey) -> bytes:
     if not isinstance(key.key, ec.EllipticCurvePrivateKey):
         raise ValueError("certificates are signed with P-256 keys only")
     return builder.sign(key.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+
+def unverified_certificate_roles(der: bytes) -> frozenset[str]:
+    """The roles a certificate names, read without validating it: a consistency check, never trust."""
+    return _uri_names(_load(der))[0]
