@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import core, http
+from bench import core, http, verifier
 
 ISSUE_TARGET_PER_CORE = 3_000
 ISSUE_TARGET_P99_MS = 50.0
@@ -23,20 +23,30 @@ def main() -> None:
     sections = parser.add_mutually_exclusive_group()
     sections.add_argument("--skip-http", action="store_true", help="only the protocol core")
     sections.add_argument("--only-http", action="store_true", help="only issuance over HTTP")
+    sections.add_argument("--only-verifier", action="store_true", help="only the clinic verifier")
     parser.add_argument(
         "--http-requests", type=int, default=5_000, help="requests per issuance run (default 5000)"
     )
     parser.add_argument(
         "--http-seconds", type=float, default=20.0, help="time limit per HTTP run (default 20)"
     )
+    parser.add_argument(
+        "--verifier-runs", type=int, default=15, help="`verifier check` processes timed (default 15)"
+    )
     args = parser.parse_args()
     console = Console(width=140, stderr=args.json)
     figures: dict[str, Any] = {}
-    if not args.only_http:
+    if not (args.only_http or args.only_verifier):
         figures["core"] = core.measure(args.seconds)
         if not args.json:
             print_core(console, figures["core"])
-    if not args.skip_http:
+    if not args.only_http:
+        figures["verifier"] = verifier.measure(
+            args.seconds, args.verifier_runs, progress=lambda line: console.print(f"[dim]{line}[/]")
+        )
+        if not args.json:
+            verifier.print_figures(console, figures["verifier"])
+    if not (args.skip_http or args.only_verifier):
         measured = http.measure(
             issuance=http.Limits(args.http_requests, args.http_seconds),
             ping=http.Limits(10 * args.http_requests, args.http_seconds / 4),

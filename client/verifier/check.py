@@ -3,12 +3,18 @@
 Status lists come from the cache while fresh (by their ``ttl``), else are fetched without redirects,
 verified and cached; ``offline`` never fetches. Which list is fresh enough, or stale but allowed, is
 decided by `shared.oid4vp.status` from the token itself.
+
+The process remembers what validated (certificate chains, status list tokens, its own certificate's key),
+so that checking many answers (a cross-device wait, `make bench`) validates each once; a remembered token
+is handed over only while it still verifies at ``now``, else the raw token goes to `shared.oid4vp.status`,
+which reports why (or accepts it as stale).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -16,19 +22,27 @@ import msgspec
 from client.verifier import UsageError
 from client.verifier.state import CachedStatusList, VerifierState
 from shared.errors import CredentialError, InvalidStatusListError
-from shared.jose import verify_jws
+from shared.jose import PublicKey, verify_jws
 from shared.jose.x509 import certificate_public_key, pem_to_der
+from shared.oid4vp.chains import ChainCache
 from shared.oid4vp.report import Report
 from shared.oid4vp.request import REQUEST_TYP, AuthorizationRequest
 from shared.oid4vp.verify import verify_response
+from shared.statuslist import StatusListToken, verify_status_list_token
 
 if TYPE_CHECKING:
     from client.api import RelayApi
 
+LEEWAY_SECONDS = 60
+MAX_LISTS = 64
+_CHAINS = ChainCache()
+_LISTS: dict[tuple[str, str, bytes], tuple[StatusListToken, object]] = {}
+"""Status list tokens that verified: (uri, token, anchor) → the token's claims and its x5c."""
+
 
 def load_request(state: VerifierState, request_jwt: str) -> AuthorizationRequest:
     """This clinic's own request object, its signature checked against the clinic's certificate."""
-    own_key = certificate_public_key(pem_to_der(state.certificate_pem()))
+    own_key = _own_key(state.certificate_pem())
     try:
         jws = verify_jws(request_jwt.strip(), own_key, typ=REQUEST_TYP, what="request object")
         request = msgspec.convert(jws.payload, AuthorizationRequest)
@@ -50,8 +64,21 @@ class StatusSource:
         self.now = now
         self.offline = offline
         self._api: RelayApi | None = None
+        self._anchor: bytes | None = None
+        self._seen: dict[str, str | StatusListToken] = {}
 
-    def __call__(self, uri: str) -> str:
+    def __call__(self, uri: str) -> str | StatusListToken:
+        if uri not in self._seen:  # one answer's presentations share their issuers' lists
+            token = self._token(uri)
+            self._seen[uri] = _verified_list(uri, token, self.anchor(), self.now)
+        return self._seen[uri]
+
+    def anchor(self) -> bytes:
+        if self._anchor is None:
+            self._anchor = pem_to_der(self.state.anchor_pem())
+        return self._anchor
+
+    def _token(self, uri: str) -> str:
         cached = self.state.cached_status(uri)
         if cached is not None and _fresh(cached, self.now):
             return cached.token
@@ -67,8 +94,9 @@ class StatusSource:
         if self._api is None:
             self._api = RelayApi(self.state.config().server)
         try:
-            anchor = pem_to_der(self.state.anchor_pem())
-            fetched = fetch_status_list(self.state, self._api, uri, anchor=anchor, now=datetime.now(UTC))
+            fetched = fetch_status_list(
+                self.state, self._api, uri, anchor=self.anchor(), now=datetime.now(UTC)
+            )
         except (ApiError, CredentialError):
             if cached is None:
                 raise
@@ -91,16 +119,17 @@ def check_answer(
 ) -> Report:
     """Verify a wallet's answer (``{"vp_token", "state"}``) to this clinic's request; every check reported."""
     request = load_request(state, request_jwt)
-    anchor = pem_to_der(state.anchor_pem())
     source = StatusSource(state, now=now, offline=offline)
     try:
         return verify_response(
             answer,
             request,
-            anchors=[anchor],
+            anchors=[source.anchor()],
             now=now,
             status_lookup=source,
             allow_stale_seconds=None if allow_stale is None else allow_stale.total_seconds(),
+            leeway=LEEWAY_SECONDS,
+            chain_cache=_CHAINS,
         )
     finally:
         source.close()
@@ -108,3 +137,41 @@ def check_answer(
 
 def _fresh(cached: CachedStatusList, now: datetime) -> bool:
     return cached.ttl is not None and now.timestamp() < cached.fetched_at + cached.ttl
+
+
+@lru_cache(maxsize=4)
+def _own_key(certificate_pem: bytes) -> PublicKey:
+    return certificate_public_key(pem_to_der(certificate_pem))
+
+
+def _verified_list(uri: str, token: str, anchor: bytes, now: datetime) -> str | StatusListToken:
+    """``token`` verified at ``now`` (once per process: after that its chain and times are checked again),
+    or the raw token when it does not verify now, for `shared.oid4vp.status` to say why or allow it stale."""
+    key = (uri, token, anchor)
+    resolver = _CHAINS.status_resolver([anchor], now=now)
+    try:
+        known = _LISTS.get(key)
+        if known is None:
+            seen: dict[str, object] = {}
+
+            def remember(header: Mapping[str, Any], payload: Mapping[str, Any]) -> PublicKey:
+                seen["x5c"] = header.get("x5c")
+                return resolver(header, payload)
+
+            verified = verify_status_list_token(
+                token, remember, expected_uri=uri, now=now, leeway_seconds=LEEWAY_SECONDS
+            )
+            if len(_LISTS) >= MAX_LISTS:
+                _LISTS.clear()
+            _LISTS[key] = (verified, seen.get("x5c"))
+            return verified
+        verified, x5c = known
+        resolver({"x5c": x5c}, {})
+    except Exception:  # it fails again, the same way, in `shared.oid4vp.status`
+        return token
+    current = now.timestamp()
+    if verified.iat > current + LEEWAY_SECONDS:
+        return token
+    if verified.exp is not None and current - LEEWAY_SECONDS >= verified.exp:
+        return token
+    return verified

@@ -29,7 +29,8 @@ from shared.jose import (
     verify_jws,
     verify_signature,
 )
-from shared.jose.x509 import VerifiedChain, verify_chain
+from shared.jose.x509 import VerifiedChain
+from shared.oid4vp.chains import ChainCache
 from shared.oid4vp.report import PresentedCredential, Report
 from shared.oid4vp.status import StatusLookup, check_credential_status
 from shared.sdjwt.disclosure import SD_ALG, CompactSdJwt, digest, split_compact
@@ -61,6 +62,8 @@ class PresentationPolicy:
     allow_stale_seconds: float | None = None
     leeway_seconds: int = 60
     algorithms: Collection[str] = DEFAULT_ALGORITHMS
+    chains: ChainCache | None = None
+    """Chains validated before, for a verifier that checks many presentations (see `chains`)."""
 
 
 def check_presentation(
@@ -117,7 +120,7 @@ def check_presentation(
 def _issuer_chain(jws: Jws, policy: PresentationPolicy) -> VerifiedChain:
     if "x5c" not in jws.header:  # HAIP §6.1: issuer keys come from x5c
         raise UntrustedCertificateError("the credential has no x5c certificate chain", reason="missing_x5c")
-    chain = verify_chain(jws.header["x5c"], policy.anchors, now=policy.now)
+    chain = (policy.chains or ChainCache()).verify(jws.header["x5c"], policy.anchors, now=policy.now)
     if not chain.roles & ISSUER_ROLES:
         raise UntrustedCertificateError("the certificate is not an issuer's", reason="missing_role")
     return chain

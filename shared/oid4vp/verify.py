@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any
 
 from shared.errors import CredentialError, InvalidResponseError
+from shared.oid4vp.chains import ChainCache
 from shared.oid4vp.dcql import (
     ClaimsQuery,
     CredentialQuery,
@@ -41,8 +42,13 @@ def verify_response(
     allow_stale_seconds: float | None = None,
     leeway: int = 60,
     kb_max_age: int = 300,
+    chain_cache: ChainCache | None = None,
 ) -> Report:
-    """Check ``response`` as the answer to ``request`` (the verifier's own) and report every finding."""
+    """Check ``response`` as the answer to ``request`` (the verifier's own) and report every finding.
+
+    A verifier that checks many answers passes one ``chain_cache`` to all (same results, fewer path
+    validations).
+    """
     report = Report()
     query = parse_dcql(request.dcql_query)
     parsed = report.run(
@@ -68,6 +74,7 @@ def verify_response(
             key_binding,
             allow_stale_seconds=allow_stale_seconds,
             leeway_seconds=leeway,
+            chains=chain_cache,
         )
         for text in presentations:
             result = check_presentation(text, policy, report, query_id=cq.id)
