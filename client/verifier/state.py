@@ -10,6 +10,10 @@ cache/status/*.json   status list tokens as fetched: {uri, token, fetched_at, tt
 cache/issuers/*.pem   issuer and status-list certificates (`verifier sync`)
 cache/display.json    the issuers' display names of credential types and claims
 requests/*.jwt        the request objects made, by state
+
+The files a check reads on every answer (config, root, certificate, cached status lists) are kept in memory
+while the file stays the same one (inode, size, modification and change times): every write here replaces
+the file whole, so a `verifier sync` or `enroll` in another process is seen by the next read.
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ REGISTRATION_FILE = "registration.jwt"
 INIT_HINT = "run `cancuoc verifier init --name NAME --trust-anchor FILE_OR_URL` first"
 ENROLL_HINT = "ask the registrar for reg.json, then run `cancuoc verifier enroll reg.json`"
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_READS = 64
+_READS: dict[str, tuple[tuple[int, int, int, int], bytes]] = {}
+"""path → (inode, size, mtime_ns, ctime_ns) when read, and the bytes read."""
 
 
 class Config(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -75,7 +82,7 @@ class VerifierState:
         return cls(home / VERIFIER_DIR)
 
     def exists(self) -> bool:
-        return (self.root / CONFIG_FILE).is_file()
+        return os.path.isfile(self._path(CONFIG_FILE))
 
     def require(self) -> VerifierState:
         """Self, or `NotSetUpError` when `verifier init` has not run."""
@@ -103,19 +110,19 @@ class VerifierState:
 
     def config(self) -> Config:
         self.require()
-        return msgspec.json.decode((self.root / CONFIG_FILE).read_bytes(), type=Config)
+        return msgspec.json.decode(read_file(self._path(CONFIG_FILE)), type=Config)
 
     def write_config(self, config: Config) -> None:
         _write(self.root / CONFIG_FILE, msgspec.json.format(msgspec.json.encode(config)) + b"\n")
 
     def key_pem(self) -> bytes:
-        return self.require()._read(KEY_FILE)
+        return self.require()._read(KEY_FILE, remember=False)
 
     def anchor_pem(self) -> bytes:
         return self.require()._read(ANCHOR_FILE)
 
     def enrolled(self) -> bool:
-        return (self.root / CERTIFICATE_FILE).is_file() and (self.root / REGISTRATION_FILE).is_file()
+        return os.path.isfile(self._path(CERTIFICATE_FILE)) and os.path.isfile(self._path(REGISTRATION_FILE))
 
     def certificate_pem(self) -> bytes:
         if not self.require().enrolled():
@@ -136,9 +143,9 @@ class VerifierState:
     # -- caches -------------------------------------------------------------------------------------------
 
     def cached_status(self, uri: str) -> CachedStatusList | None:
-        path = self._status_path(uri)
         try:
-            cached = msgspec.json.decode(path.read_bytes(), type=CachedStatusList)
+            raw = read_file(self._path(_status_name(uri)))
+            cached = msgspec.json.decode(raw, type=CachedStatusList)
         except (OSError, msgspec.DecodeError, msgspec.ValidationError):
             return None
         return cached if cached.uri == uri else None
@@ -183,14 +190,36 @@ class VerifierState:
         return path
 
     def _status_path(self, uri: str) -> Path:
-        name = hashlib.sha256(uri.encode()).hexdigest()[:32]
-        return self.root / "cache" / "status" / f"{name}.json"
+        return self.root / _status_name(uri)
 
-    def _read(self, name: str) -> bytes:
+    def _path(self, name: str) -> str:
+        return os.path.join(self.root, name)
+
+    def _read(self, name: str, *, remember: bool = True) -> bytes:
         try:
-            return (self.root / name).read_bytes()
+            return read_file(self._path(name)) if remember else (self.root / name).read_bytes()
         except OSError as exc:
             raise NotSetUpError(f"cannot read {self.root / name}: {exc.strerror}", hint=INIT_HINT) from None
+
+
+def _status_name(uri: str) -> str:
+    return f"cache/status/{hashlib.sha256(uri.encode()).hexdigest()[:32]}.json"
+
+
+def read_file(path: str | Path) -> bytes:
+    """The file's bytes, from memory while it is the same file as when read (see the module docstring)."""
+    name = os.fspath(path)
+    st = os.stat(name)
+    stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    known = _READS.get(name)
+    if known is not None and known[0] == stamp:
+        return known[1]
+    with open(name, "rb") as file:
+        data = file.read()
+    if len(_READS) >= MAX_READS:
+        _READS.clear()
+    _READS[name] = (stamp, data)
+    return data
 
 
 def _write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
