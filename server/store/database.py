@@ -22,6 +22,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from server.store.prepared import find_prepared
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 T = TypeVar("T")
 
@@ -40,18 +42,29 @@ class Connection(Protocol):
 
 
 class _SqliteConnection:
-    """A synchronous SQLAlchemy connection behind the same awaitable `execute` as the async one."""
+    """A synchronous SQLAlchemy connection behind the same awaitable `execute` as the async one.
 
-    __slots__ = ("_connection",)
+    Statements marked `prepared` run on the driver's cursor directly (see `server.store.prepared`).
+    """
+
+    __slots__ = ("_connection", "_cursor")
 
     def __init__(self, connection: SyncConnection) -> None:
         self._connection = connection
+        self._cursor: Any = None
 
     @property
     def dialect(self) -> Dialect:
         return self._connection.dialect
 
     async def execute(self, statement: Any, parameters: Any = None, /) -> Any:
+        fast = find_prepared(statement)
+        if fast is not None:
+            if self._cursor is None:
+                self._cursor = self._connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            rows = fast.run(self._cursor, self._connection.dialect, parameters)
+            if rows is not None:
+                return rows
         return self._connection.execute(statement, parameters)
 
 

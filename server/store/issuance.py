@@ -11,8 +11,10 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.dialects import sqlite
 
 from server.store.database import Connection, insert_or_ignore
+from server.store.prepared import prepared
 from server.store.schema import (
     credential_families,
     issuance_log,
@@ -20,17 +22,28 @@ from server.store.schema import (
     status_lists,
 )
 
-_NEWEST_LIST = select(status_lists.c.list_id, status_lists.c.size).where(
-    status_lists.c.issuer == bindparam("issuer"),
-    status_lists.c.list_id
-    == select(func.max(status_lists.c.list_id))
-    .where(status_lists.c.issuer == bindparam("issuer"))
-    .scalar_subquery(),
+_NEWEST_LIST = prepared(
+    select(status_lists.c.list_id, status_lists.c.size).where(
+        status_lists.c.issuer == bindparam("issuer"),
+        status_lists.c.list_id
+        == select(func.max(status_lists.c.list_id))
+        .where(status_lists.c.issuer == bindparam("issuer"))
+        .scalar_subquery(),
+    )
 )
-_INSERT_FAMILY = insert(credential_families)
-_INSERT_LOG = insert(issuance_log)
+_INSERT_FAMILY = prepared(insert(credential_families))
+_INSERT_LOG = prepared(insert(issuance_log))
 _CLAIM_ENTRY: dict[str, Any] = {}
 """Dialect name → ``INSERT … ON CONFLICT DO NOTHING RETURNING idx`` of one status entry."""
+_CLAIM_ENTRIES = prepared(sqlite.insert(status_entries).on_conflict_do_nothing())
+"""SQLite: every wanted entry in one ``executemany``; the row count says whether all were free."""
+_FAMILY_ENTRIES = prepared(
+    select(status_entries.c.idx).where(
+        status_entries.c.issuer == bindparam("issuer"),
+        status_entries.c.list_id == bindparam("list_id"),
+        status_entries.c.family_id == bindparam("family_id"),
+    )
+)
 
 
 class StatusListSlot(NamedTuple):
@@ -89,13 +102,21 @@ async def claim_status_entries(
     connection: Connection, *, issuer: str, list_id: int, family_id: str, indices: Collection[int]
 ) -> set[int]:
     """Insert an entry per index; the indices that were free (taken ones are skipped, not fatal)."""
+    rows = [{"issuer": issuer, "list_id": list_id, "idx": idx, "family_id": family_id} for idx in indices]
+    if connection.dialect.name == "sqlite":
+        if (await connection.execute(_CLAIM_ENTRIES, rows)).rowcount == len(rows):
+            return set(indices)
+        # Rare (a few entries of a list are taken): the family's entries in this list are the ones it holds.
+        found = await connection.execute(
+            _FAMILY_ENTRIES, {"issuer": issuer, "list_id": list_id, "family_id": family_id}
+        )
+        return {int(idx) for idx in found.scalars()} & set(indices)
     statement = _CLAIM_ENTRY.get(connection.dialect.name)
     if statement is None:
         statement = insert_or_ignore(connection, status_entries).returning(status_entries.c.idx)
         _CLAIM_ENTRY[connection.dialect.name] = statement
     free: set[int] = set()
-    for idx in indices:
-        row = {"issuer": issuer, "list_id": list_id, "idx": idx, "family_id": family_id}
+    for row in rows:
         free.update(int(claimed) for claimed in (await connection.execute(statement, row)).scalars())
     return free
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, func, insert, select
 
 from server.store.database import Connection
+from server.store.prepared import prepared
 from server.store.schema import citizens, health_cards, social_books
 
 RECORD_TABLES: Mapping[str, Table] = MappingProxyType(
@@ -56,7 +57,7 @@ async def existing_citizen_ids(connection: Connection, citizen_ids: Collection[s
 
 
 _FIND_RECORD = {
-    kind: select(table.c.record).where(table.c.citizen_id == bindparam("citizen_id"))
+    kind: prepared(select(table.c.record).where(table.c.citizen_id == bindparam("citizen_id")))
     for kind, table in RECORD_TABLES.items()
 }
 

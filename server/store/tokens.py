@@ -9,15 +9,18 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, insert, select, update
 
 from server.store.database import Connection
+from server.store.prepared import prepared
 from server.store.schema import access_tokens, nonces
 
 # Built once: the hot path of every credential request should not rebuild and re-key its statements.
-_FIND_ACCESS_TOKEN = select(access_tokens.c.citizen_id, access_tokens.c.configuration_ids).where(
-    access_tokens.c.token_hash == bindparam("token_hash"),
-    access_tokens.c.issuer == bindparam("issuer"),
-    access_tokens.c.expires_at > bindparam("now"),
+_FIND_ACCESS_TOKEN = prepared(
+    select(access_tokens.c.citizen_id, access_tokens.c.configuration_ids).where(
+        access_tokens.c.token_hash == bindparam("token_hash"),
+        access_tokens.c.issuer == bindparam("issuer"),
+        access_tokens.c.expires_at > bindparam("now"),
+    )
 )
-_CONSUME_NONCES = (
+_CONSUME_NONCES = prepared(
     update(nonces)
     .where(
         nonces.c.nonce_hash.in_(bindparam("hashes", expanding=True)),
