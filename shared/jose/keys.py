@@ -22,6 +22,9 @@ ES256_HALF = 32
 _P256 = ec.SECP256R1()
 _PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 _THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}
+_P256_POINTS: dict[tuple[str, str], ec.EllipticCurvePublicKey] = {}
+"""P-256 points decoded before, by their exact JWK ``x`` and ``y`` (a verifier meets holders again)."""
+_P256_POINTS_SIZE = 1024
 
 PublicKeyObject: TypeAlias = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 PrivateKeyObject: TypeAlias = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
@@ -74,11 +77,7 @@ def public_key_from_jwk(jwk: Mapping[str, Any], *, kid: str | None = None) -> Pu
     kid = kid if kid is not None else _optional_str(jwk.get("kid"))
     if jwk.get("kty") == "EC" and jwk.get("crv") == "P-256":
         # Hot path of every KB-JWT check: decode the point directly; cryptography checks it is on the curve.
-        x, y = _coordinate(jwk, "x"), _coordinate(jwk, "y")
-        try:
-            key = ec.EllipticCurvePublicKey.from_encoded_point(_P256, b"\x04" + x + y)
-        except ValueError as exc:
-            raise MalformedError("the JWK is not a point on P-256", reason="bad_jwk") from exc
+        key = _p256_point(jwk)
         return PublicKey(key, ES256, {"kty": "EC", "crv": "P-256", "x": jwk["x"], "y": jwk["y"]}, kid)
     return _wrap_public(_load_jwk(jwk), kid)
 
@@ -136,6 +135,23 @@ def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
 
 def _optional_str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _p256_point(jwk: Mapping[str, Any]) -> ec.EllipticCurvePublicKey:
+    """The point of a P-256 JWK; only a point that decoded is remembered, by the exact coordinate strings."""
+    x, y = jwk.get("x"), jwk.get("y")
+    known = _P256_POINTS.get((x, y)) if type(x) is str and type(y) is str else None
+    if known is not None:
+        return known
+    encoded = b"\x04" + _coordinate(jwk, "x") + _coordinate(jwk, "y")
+    try:
+        key = ec.EllipticCurvePublicKey.from_encoded_point(_P256, encoded)
+    except ValueError as exc:
+        raise MalformedError("the JWK is not a point on P-256", reason="bad_jwk") from exc
+    if len(_P256_POINTS) >= _P256_POINTS_SIZE:
+        _P256_POINTS.clear()
+    _P256_POINTS[jwk["x"], jwk["y"]] = key
+    return key
 
 
 def _coordinate(jwk: Mapping[str, Any], member: str) -> bytes:

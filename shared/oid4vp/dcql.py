@@ -268,10 +268,50 @@ def missing_required(query: DcqlQuery, answered: Iterable[str]) -> list[str]:
 
 
 def unrequested_paths(cq: CredentialQuery, disclosed: Iterable[ClaimPath]) -> list[ClaimPath]:
-    """Verifier side: disclosed paths that no claims query of ``cq`` covers (on the way to or beneath one)."""
-    requested = cq.requested_paths()
-    return [d for d in disclosed if not any(_related(d, r) for r in requested)]
+    """Verifier side: disclosed paths that no claims query of ``cq`` covers (on the way to or beneath one).
+
+    A requested path covers a disclosed one when they agree on every position both have, where a ``None``
+    (every element) in the request agrees with any array index; the requested paths are walked as a tree,
+    so each disclosed path costs its own length, not the number of requested paths.
+    """
+    tree = _path_tree(cq.requested_paths())
+    return [d for d in disclosed if not _covered(tree, d)]
 
 
-def _related(placed: ClaimPath, wanted: ClaimPath) -> bool:
-    return all((w is None and isinstance(p, int)) or w == p for p, w in zip(placed, wanted, strict=False))
+_END = object()
+"""Marks, in a path tree, that a requested path ends at this node."""
+_TREES: dict[tuple[ClaimPath, ...], dict[Any, Any]] = {}
+_TREES_SIZE = 64
+
+
+def _path_tree(paths: tuple[ClaimPath, ...]) -> dict[Any, Any]:
+    tree = _TREES.get(paths)
+    if tree is None:
+        tree = {}
+        for path in paths:
+            node = tree
+            for component in path:
+                node = node.setdefault(component, {})
+            node[_END] = True
+        if len(_TREES) >= _TREES_SIZE:
+            _TREES.clear()
+        _TREES[paths] = tree
+    return tree
+
+
+def _covered(tree: dict[Any, Any], placed: ClaimPath) -> bool:
+    nodes = [tree]
+    for component in placed:
+        following = []
+        for node in nodes:
+            if _END in node:  # a requested path ends above: ``placed`` lies beneath it
+                return True
+            child = node.get(component)
+            if child is not None:
+                following.append(child)
+            if component is not None and None in node and isinstance(component, int):
+                following.append(node[None])
+        if not following:
+            return False
+        nodes = following
+    return True  # on the way to (or at) a requested path

@@ -10,6 +10,8 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+import msgspec
+
 from shared.errors import CredentialError, InvalidResponseError
 from shared.oid4vp.chains import ChainCache
 from shared.oid4vp.dcql import (
@@ -30,6 +32,8 @@ from shared.oid4vp.status import StatusLookup
 from shared.sdjwt.verify import KeyBindingPolicy
 
 SAME_HOLDER_CLAIM = "citizen_id"
+MAX_QUERIES = 64
+_QUERIES: dict[bytes, DcqlQuery] = {}
 
 
 def verify_response(
@@ -50,7 +54,7 @@ def verify_response(
     validations).
     """
     report = Report()
-    query = parse_dcql(request.dcql_query)
+    query = _parse_query(request.dcql_query)
     parsed = report.run(
         "response_shape", lambda: _shape(response, query), "vp_token answers the query's shape"
     )
@@ -90,6 +94,21 @@ def verify_response(
     return report
 
 
+def _parse_query(dcql_query: dict[str, Any]) -> DcqlQuery:
+    """`parse_dcql`, remembered by the query's exact JSON (a verifier checks many answers to one request)."""
+    try:
+        key = msgspec.json.encode(dcql_query)
+    except (TypeError, msgspec.EncodeError):
+        return parse_dcql(dcql_query)  # not JSON: let it say why
+    query = _QUERIES.get(key)
+    if query is None:
+        query = parse_dcql(dcql_query)
+        if len(_QUERIES) >= MAX_QUERIES:
+            _QUERIES.clear()
+        _QUERIES[key] = query
+    return query
+
+
 def _shape(response: VpResponse | Mapping[str, Any] | bytes | str, query: DcqlQuery) -> VpResponse:
     parsed = response if isinstance(response, VpResponse) else parse_response(response)
     if parsed.error is not None:
@@ -123,9 +142,13 @@ def _answers(cq: CredentialQuery, claims: dict[str, Any], result: CheckedPresent
     if vct not in cq.vct_values:  # P17
         raise InvalidResponseError(f"vct {vct!r} was not asked for", reason="vct_not_requested")
     options = _claim_options(cq)
-    if not any(all(_present(claims, c) for c in option) for option in options):  # P16
+    present = {c.path: _present(claims, c) for c in cq.claims or ()}
+    if not any(all(present[c.path] for c in option) for option in options):  # P16
         raise InvalidResponseError("a requested claim was not disclosed", reason="claim_missing")
-    if not any(all(claim_matches(claims, c) for c in option) for option in options):  # P24: our policy
+    matches = {
+        c.path: present[c.path] and (c.values is None or claim_matches(claims, c)) for c in cq.claims or ()
+    }
+    if not any(all(matches[c.path] for c in option) for option in options):  # P24: our policy
         raise InvalidResponseError("a claim does not have a requested value", reason="value_mismatch")
     extra = unrequested_paths(cq, result.disclosed_paths)
     if extra:
