@@ -49,7 +49,11 @@ def load_request(state: VerifierState, request_jwt: str) -> AuthorizationRequest
     The outcome depends only on the exact token and certificate, so a request that verified is remembered
     by both (a cross-device wait and `make bench` check many answers to one request); failures are not.
     """
-    certificate = state.certificate_pem()
+    config, certificate, _ = state.checking()
+    return _own_request(config.client_id, certificate, request_jwt)
+
+
+def _own_request(client_id: str | None, certificate: bytes, request_jwt: str) -> AuthorizationRequest:
     token = request_jwt.strip()
     request = _REQUESTS.get((token, certificate))
     if request is None:
@@ -64,7 +68,7 @@ def load_request(state: VerifierState, request_jwt: str) -> AuthorizationRequest
         if len(_REQUESTS) >= MAX_REQUESTS:
             _REQUESTS.clear()
         _REQUESTS[token, certificate] = request
-    if request.client_id != state.config().client_id:
+    if request.client_id != client_id:
         raise UsageError("the request was made by another client id", hint="pass this verifier's own request")
     return request
 
@@ -72,12 +76,14 @@ def load_request(state: VerifierState, request_jwt: str) -> AuthorizationRequest
 class StatusSource:
     """``status_lookup`` for `verify_response`: the cached token while fresh, else fetched (not offline)."""
 
-    def __init__(self, state: VerifierState, *, now: datetime, offline: bool) -> None:
+    def __init__(
+        self, state: VerifierState, *, now: datetime, offline: bool, anchor: bytes | None = None
+    ) -> None:
         self.state = state
         self.now = now
         self.offline = offline
         self._api: RelayApi | None = None
-        self._anchor: bytes | None = None
+        self._anchor = anchor
         self._seen: dict[str, str | StatusListToken] = {}
 
     def __call__(self, uri: str) -> str | StatusListToken:
@@ -131,8 +137,9 @@ def check_answer(
     offline: bool = False,
 ) -> Report:
     """Verify a wallet's answer (``{"vp_token", "state"}``) to this clinic's request; every check reported."""
-    request = load_request(state, request_jwt)
-    source = StatusSource(state, now=now, offline=offline)
+    config, certificate, anchor_pem = state.checking()
+    request = _own_request(config.client_id, certificate, request_jwt)
+    source = StatusSource(state, now=now, offline=offline, anchor=_der(anchor_pem))
     try:
         return verify_response(
             answer,

@@ -109,8 +109,12 @@ class VerifierState:
         return self.root / PUBLIC_JWK_FILE
 
     def config(self) -> Config:
-        self.require()
-        return msgspec.json.decode(read_file(self._path(CONFIG_FILE)), type=Config)
+        try:
+            raw = read_file(self._path(CONFIG_FILE))
+        except OSError:
+            self.require()
+            raise
+        return msgspec.json.decode(raw, type=Config)
 
     def write_config(self, config: Config) -> None:
         _write(self.root / CONFIG_FILE, msgspec.json.format(msgspec.json.encode(config)) + b"\n")
@@ -133,6 +137,18 @@ class VerifierState:
         if not self.require().enrolled():
             raise NotSetUpError("this verifier is not enrolled yet", hint=ENROLL_HINT)
         return self._read(REGISTRATION_FILE).decode().strip()
+
+    def checking(self) -> tuple[Config, bytes, bytes]:
+        """`config`, `certificate_pem` and `anchor_pem` (same errors), in the fewest file system calls:
+        `verifier check` reads them for every answer."""
+        config = self.config()
+        try:
+            certificate: bytes | None = read_file(self._path(CERTIFICATE_FILE))
+        except OSError:
+            certificate = None
+        if certificate is None or not os.path.isfile(self._path(REGISTRATION_FILE)):
+            return config, self.certificate_pem(), self.anchor_pem()  # says why
+        return config, certificate, self._read(ANCHOR_FILE)
 
     def enroll(self, certificate_pem: bytes, registration: str, client_id: str) -> None:
         """Store the registrar's answer and the client id it gives."""
