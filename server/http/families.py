@@ -9,6 +9,7 @@ from litestar.params import FromPath, JSONBody
 
 from server.context import Context
 from server.http.params import NO_STORE, Authorization
+from server.http.responses import errors
 from server.services.catalog import known_issuer
 from server.services.operators import authorize
 from server.services.status import StatusChange, change_status, list_families
@@ -17,7 +18,11 @@ from server.services.status import StatusChange, change_status, list_families
 class FamilyController(Controller):
     path = "/{issuer:str}"
 
-    @post("/families/{family_id:str}/status", status_code=200)
+    @post(
+        "/families/{family_id:str}/status",
+        status_code=200,
+        responses=errors(400, 401, 403, 404, 409, 413, 503),
+    )
     async def family_status(
         self,
         context: Context,
@@ -30,7 +35,11 @@ class FamilyController(Controller):
         await authorize(context, authorization, issuer=known_issuer(issuer))
         return Response(await change_status(context, issuer, data, family_id=family_id), headers=NO_STORE)
 
-    @post("/citizens/{citizen_id:str}/status", status_code=200)
+    @post(
+        "/citizens/{citizen_id:str}/status",
+        status_code=200,
+        responses=errors(400, 401, 403, 404, 409, 413, 503),
+    )
     async def citizen_status(
         self,
         context: Context,
@@ -43,7 +52,7 @@ class FamilyController(Controller):
         await authorize(context, authorization, issuer=known_issuer(issuer))
         return Response(await change_status(context, issuer, data, citizen_id=citizen_id), headers=NO_STORE)
 
-    @get("/citizens/{citizen_id:str}/families")
+    @get("/citizens/{citizen_id:str}/families", responses=errors(401, 403, 404, 503))
     async def citizen_families(
         self,
         context: Context,

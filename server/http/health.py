@@ -7,9 +7,10 @@ from typing import Any
 from litestar import Response, get
 
 from server.context import Context
+from server.http.responses import answer
 
 
-@get("/health", cache=False)
+@get("/health", cache=False, responses={503: answer("The database is unreachable", dict[str, str])})
 async def health(context: Context) -> Response[dict[str, Any]]:
     """200 when the database answers, 503 when it does not."""
     reachable = await context.database.ping()

@@ -8,6 +8,7 @@ from litestar import Controller, Response, get
 from litestar.params import FromPath
 
 from server.context import Context
+from server.http.responses import errors
 from server.pki import STATUS_LIST, Signer
 from server.services.catalog import authorization_server_metadata, credential_issuer_metadata, known_issuer
 
@@ -17,20 +18,20 @@ CACHEABLE = {"Cache-Control": "public, max-age=300"}
 class MetadataController(Controller):
     path = "/.well-known"
 
-    @get("/openid-credential-issuer/{issuer:str}", sync_to_thread=False)
+    @get("/openid-credential-issuer/{issuer:str}", sync_to_thread=False, responses=errors(404))
     def credential_issuer(self, context: Context, issuer: FromPath[str]) -> Response[dict[str, Any]]:
         """OpenID4VCI credential issuer metadata of `mps` or `vss`."""
         issuer_id = context.config.issuer_id(known_issuer(issuer))
         body = credential_issuer_metadata(issuer_id, issuer, context.config.batch_size)
         return Response(body, headers=CACHEABLE)
 
-    @get("/oauth-authorization-server/{issuer:str}", sync_to_thread=False)
+    @get("/oauth-authorization-server/{issuer:str}", sync_to_thread=False, responses=errors(404))
     def authorization_server(self, context: Context, issuer: FromPath[str]) -> Response[dict[str, Any]]:
         """RFC 8414 metadata: each issuer is its own authorization server."""
         body = authorization_server_metadata(context.config.issuer_id(known_issuer(issuer)))
         return Response(body, headers=CACHEABLE)
 
-    @get("/jwt-vc-issuer/{issuer:str}", sync_to_thread=False)
+    @get("/jwt-vc-issuer/{issuer:str}", sync_to_thread=False, responses=errors(404))
     def jwt_vc_issuer(self, context: Context, issuer: FromPath[str]) -> Response[dict[str, Any]]:
         """SD-JWT VC issuer metadata: the issuer's key, then the status list signer's (`kid` = RFC 7638).
 

@@ -9,6 +9,7 @@ from litestar.params import FromPath, JSONBody
 
 from server.context import Context
 from server.http.params import NO_STORE, Authorization
+from server.http.responses import errors
 from server.services.catalog import known_issuer
 from server.services.offers import OfferRequest, create_offer, fetch_offer
 from server.services.operators import authorize
@@ -17,7 +18,7 @@ from server.services.operators import authorize
 class OfferController(Controller):
     path = "/{issuer:str}/offers"
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, responses=errors(400, 401, 403, 404, 413, 503))
     async def create(
         self,
         context: Context,
@@ -31,7 +32,7 @@ class OfferController(Controller):
             await create_offer(context, issuer, operator, data), status_code=201, headers=NO_STORE
         )
 
-    @get("/{offer_id:str}")
+    @get("/{offer_id:str}", responses=errors(404, 503))
     async def fetch(
         self, context: Context, issuer: FromPath[str], offer_id: FromPath[str]
     ) -> Response[dict[str, Any]]:

@@ -10,6 +10,7 @@ from litestar.params import Body, FromPath, HeaderParameter
 
 from server.context import Context
 from server.http.params import NO_STORE, Authorization
+from server.http.responses import CREDENTIAL_REQUEST, errors, raw_body
 from server.services.catalog import known_issuer
 from server.services.issuance import issue_credentials
 from server.services.token import exchange_pre_authorized_code, issue_nonce
@@ -21,7 +22,7 @@ TokenForm = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_EN
 class Oid4vciController(Controller):
     path = "/{issuer:str}"
 
-    @post("/token", status_code=200)
+    @post("/token", status_code=200, responses=errors(400, 404, 413, 429, 503))
     async def token(
         self, context: Context, issuer: FromPath[str], data: TokenForm, content_type: ContentType = None
     ) -> Response[dict[str, Any]]:
@@ -29,12 +30,17 @@ class Oid4vciController(Controller):
         body = await exchange_pre_authorized_code(context, known_issuer(issuer), content_type, data)
         return Response(body, headers=NO_STORE)
 
-    @post("/nonce", status_code=200)
+    @post("/nonce", status_code=200, responses=errors(404, 503))
     async def nonce(self, context: Context, issuer: FromPath[str]) -> Response[dict[str, str]]:
         """A fresh c_nonce for key proofs."""
         return Response(await issue_nonce(context, known_issuer(issuer)), headers=NO_STORE)
 
-    @post("/credential", status_code=200)
+    @post(
+        "/credential",
+        status_code=200,
+        responses=errors(400, 401, 404, 413, 503),
+        operation_class=raw_body("application/json", CREDENTIAL_REQUEST),
+    )
     async def credential(
         self,
         context: Context,

@@ -8,6 +8,7 @@ from litestar import Controller, Request, Response, get, post
 
 from server.context import Context
 from server.http.params import NO_STORE, Authorization
+from server.http.responses import VERIFIER_REGISTRATION, errors, raw_body
 from server.services.operators import authorize
 from server.services.pki import pki_document, root_pem
 from server.services.verifiers import register_verifier
@@ -24,7 +25,7 @@ class PkiController(Controller):
         """The national root CA certificate (PEM) that wallets and verifiers pin as their trust anchor."""
         return Response(root_pem(context), media_type=PEM_MEDIA_TYPE, headers=CACHEABLE)
 
-    @get("/")
+    @get("/", responses=errors(503))
     async def certificates(self, context: Context) -> Response[dict[str, Any]]:
         """The root, every signer's leaf and the status list URIs, for a verifier's offline cache."""
         return Response(await pki_document(context), headers=CACHEABLE)
@@ -33,7 +34,12 @@ class PkiController(Controller):
 class RegistrarController(Controller):
     path = "/verifiers"
 
-    @post("/", status_code=201)
+    @post(
+        "/",
+        status_code=201,
+        responses=errors(400, 401, 403, 413, 503),
+        operation_class=raw_body("application/json", VERIFIER_REGISTRATION),
+    )
     async def register(
         self, context: Context, request: Request[Any, Any, Any], authorization: Authorization = None
     ) -> Response[dict[str, Any]]:

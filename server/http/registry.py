@@ -9,6 +9,7 @@ from litestar.params import FromPath
 
 from server.context import Context
 from server.http.params import NO_STORE, Authorization
+from server.http.responses import errors
 from server.services.catalog import known_issuer
 from server.services.operators import authorize
 from server.services.registry import citizen_records
@@ -17,7 +18,7 @@ from server.services.registry import citizen_records
 class RegistryController(Controller):
     path = "/{issuer:str}"
 
-    @get("/citizens/{citizen_id:str}")
+    @get("/citizens/{citizen_id:str}", responses=errors(401, 403, 404, 503))
     async def citizen(
         self,
         context: Context,

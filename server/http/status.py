@@ -8,6 +8,7 @@ from litestar import Controller, Response, get
 from litestar.params import FromPath, HeaderParameter
 
 from server.context import Context
+from server.http.responses import answer, errors
 from server.services.status import etag_matches, status_list_token
 
 MEDIA_TYPE = "application/statuslist+jwt"
@@ -16,7 +17,11 @@ MEDIA_TYPE = "application/statuslist+jwt"
 class StatusListController(Controller):
     path = "/status"
 
-    @get("/{issuer:str}/{list_id:int}")
+    @get(
+        "/{issuer:str}/{list_id:int}",
+        media_type=MEDIA_TYPE,
+        responses={304: answer("The list has not changed (If-None-Match)"), **errors(400, 404, 503)},
+    )
     async def status_list(
         self,
         context: Context,

@@ -10,6 +10,7 @@ from litestar.params import FromPath
 from server.context import Context
 from server.errors import PayloadTooLargeError
 from server.http.params import NO_STORE, Authorization
+from server.http.responses import VP_RESPONSE, answer, errors, raw_body, text_body
 from server.services.relay import (
     REQUEST_OBJECT_MEDIA_TYPE,
     create_transaction,
@@ -23,12 +24,17 @@ from server.services.relay import (
 class VerifierRelayController(Controller):
     path = "/verifier"
 
-    @post("/transactions", status_code=201)
+    @post("/transactions", status_code=201, responses=errors(429, 503))
     async def create(self, context: Context) -> Response[dict[str, Any]]:
         """A new transaction: request_uri and response_uri for the wallet, a read token for the clinic."""
         return Response(await create_transaction(context), status_code=201, headers=NO_STORE)
 
-    @put("/transactions/{transaction_id:str}/request", status_code=204)
+    @put(
+        "/transactions/{transaction_id:str}/request",
+        status_code=204,
+        responses=errors(400, 401, 403, 404, 409, 413, 503),
+        operation_class=raw_body(REQUEST_OBJECT_MEDIA_TYPE, text_body("The signed request object")),
+    )
     async def store_request(
         self,
         context: Context,
@@ -41,7 +47,10 @@ class VerifierRelayController(Controller):
         await put_request_object(context, transaction_id, authorization, content_type, body)
         return Response(None, status_code=204, headers=NO_STORE)
 
-    @get("/transactions/{transaction_id:str}/result")
+    @get(
+        "/transactions/{transaction_id:str}/result",
+        responses={202: answer("The wallet has not answered yet", dict[str, str]), **errors(401, 404, 503)},
+    )
     async def result(
         self, context: Context, transaction_id: FromPath[str], authorization: Authorization = None
     ) -> Response[dict[str, Any]]:
@@ -49,13 +58,19 @@ class VerifierRelayController(Controller):
         status, body = await fetch_result(context, transaction_id, authorization)
         return Response(body, status_code=status, headers=NO_STORE)
 
-    @get("/request/{transaction_id:str}", media_type=REQUEST_OBJECT_MEDIA_TYPE)
+    @get("/request/{transaction_id:str}", media_type=REQUEST_OBJECT_MEDIA_TYPE, responses=errors(404, 503))
     async def request_object(self, context: Context, transaction_id: FromPath[str]) -> Response[bytes]:
         """The wallet fetches the signed request object by its request_uri."""
         body = await fetch_request_object(context, transaction_id)
         return Response(body, media_type=REQUEST_OBJECT_MEDIA_TYPE, headers=NO_STORE)
 
-    @post("/response/{transaction_id:str}", status_code=200, request_max_body_size=None)
+    @post(
+        "/response/{transaction_id:str}",
+        status_code=200,
+        request_max_body_size=None,
+        responses=errors(400, 404, 413, 503),
+        operation_class=raw_body("application/x-www-form-urlencoded", VP_RESPONSE),
+    )
     async def response(
         self, context: Context, transaction_id: FromPath[str], request: Request[Any, Any, Any]
     ) -> Response[dict[str, Any]]:

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from server.context import ServerContext
 from server.errors import (
     CredentialRequestDeniedError,
+    HttpError,
     InvalidCredentialRequestError,
     InvalidEncryptionParametersError,
     InvalidNonceError,
@@ -89,22 +90,31 @@ async def issue_credentials(
 ) -> dict[str, Any]:
     """Check token, request and proofs; issue one family of copies and use up the proofs' nonces.
 
-    One transaction: the status entries are claimed before anything is signed, so no copy is ever
-    signed twice, and the family, its entries, the used nonces and the log rows commit together.
+    One transaction (on SQLite shared with the requests that queue up beside it, each in a savepoint):
+    the status entries are claimed before anything is signed, so no copy is ever signed twice, and the
+    family, its entries, the used nonces and the log rows commit together before any copy is returned.
     """
     config, now = context.config, context.clock()
     token_hash = _bearer_token_hash(authorization)
     request = read_credential_request(content_type, body, batch_size=config.batch_size)
-    async with context.database.transaction() as connection:
+    # The proofs need no database: checked before the write lock is taken, reported after the token.
+    proven: list[ProvenKey] | HttpError
+    try:
+        proven = check_proofs(request.proofs, audience=config.issuer_id(issuer), now=now, config=config)
+    except HttpError as exc:
+        proven = exc
+
+    async def issue(connection: Connection) -> list[Copy]:
         grant = await find_access_token(connection, token_hash, issuer, now)
         if grant is None:
             raise InvalidTokenError("the access token is unknown, expired or for another issuer")
         configuration_id = _requested_configuration(request, grant)
-        keys = check_proofs(request.proofs, audience=config.issuer_id(issuer), now=now, config=config)
+        if isinstance(proven, HttpError):
+            raise proven
         records = await find_records(connection, grant.citizen_id, [configuration_id])
         template = _template(context, issuer, configuration_id, records.get(configuration_id), now)
         # Every proof's nonce is used up by the same transaction that records the issuance (§13.8).
-        nonce_hashes = {hash_secret(k.nonce) for k in keys}
+        nonce_hashes = {hash_secret(k.nonce) for k in proven}
         if await consume_nonces(connection, nonce_hashes, issuer, now) != len(nonce_hashes):
             raise InvalidNonceError("a proof's c_nonce is unknown, expired or used; fetch a new one")
         family_id = secrets.token_hex(16)
@@ -117,9 +127,9 @@ async def issue_credentials(
             vct=template.vct,
             now=now,
         )
-        slots = await _claim_entries(connection, issuer, family_id, len(keys), config.status_list_size)
+        slots = await _claim_entries(connection, issuer, family_id, len(proven), config.status_list_size)
         copies = [
-            template.sign(holder, list_id, idx) for holder, (list_id, idx) in zip(keys, slots, strict=True)
+            template.sign(holder, list_id, idx) for holder, (list_id, idx) in zip(proven, slots, strict=True)
         ]
         await store.append_issue_events(
             connection,
@@ -130,6 +140,9 @@ async def issue_credentials(
             entries=[store.LogEntry(c.list_id, c.idx, _digest(c.credential)) for c in copies],
             now=now,
         )
+        return copies
+
+    copies = await context.database.grouped(issue)
     return {"credentials": [{"credential": copy.credential} for copy in copies]}
 
 

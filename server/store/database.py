@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar
 
@@ -22,6 +22,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from server.store.groups import GroupCommit
 from server.store.prepared import find_prepared
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -77,6 +78,7 @@ class Database:
         self._sqlite: Engine | None = None
         self._async: AsyncEngine | None = None
         self._gate = asyncio.Lock()
+        self._groups = GroupCommit(self.transaction)
         if self.is_sqlite:
             self._sqlite = create_engine(
                 url.replace("+aiosqlite", "", 1),
@@ -107,6 +109,22 @@ class Database:
             if _is_unreachable(exc):
                 raise DatabaseUnavailableError(str(exc.orig)) from exc
             raise
+
+    async def grouped(self, unit: Callable[[Connection], Awaitable[T]]) -> T:
+        """``await unit(connection)`` in a transaction, its result once that has committed.
+
+        On SQLite the units that queue up in this worker share one transaction, each in a savepoint
+        (`server.store.groups`); on PostgreSQL each unit is its own transaction.
+        """
+        if self._sqlite is not None:
+            try:
+                return await self._groups.run(unit)
+            except DBAPIError as exc:  # a unit's own database error, caught before the transaction saw it
+                if _is_unreachable(exc):
+                    raise DatabaseUnavailableError(str(exc.orig)) from exc
+                raise
+        async with self.transaction() as connection:
+            return await unit(connection)
 
     async def run_sync(self, function: Callable[[SyncConnection], T]) -> T:
         """Run ``function`` on a synchronous connection inside a transaction (Alembic needs one)."""
