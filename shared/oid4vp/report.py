@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import msgspec
+
 from shared.errors import CredentialError
 
 CHECK_NAMES = (
@@ -32,9 +34,12 @@ CHECK_NAMES = (
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class Check:
-    """One check: ``code`` is ``ok`` or the failing error's code; ``detail`` never quotes a claim value."""
+class Check(msgspec.Struct, frozen=True, gc=False):
+    """One check: ``code`` is ``ok`` or the failing error's code; ``detail`` never quotes a claim value.
+
+    A Struct rather than a dataclass: a report builds some thirty per answer, and a frozen dataclass's
+    construction costs several times more.
+    """
 
     name: str
     ok: bool
@@ -84,7 +89,7 @@ class Report:
         except CredentialError as exc:
             self.fail(name, exc, prefix)
             return None
-        self.passed(name, f"{prefix}{ok_detail}")
+        self.checks.append(Check(name, True, "ok", prefix + ok_detail))
         return result
 
     @contextmanager
