@@ -74,7 +74,9 @@ def test_a_failed_commit_fails_the_whole_group(tmp_path: Path, monkeypatch: pyte
         await database.run_sync(metadata.create_all)
 
         def failing_commit(self: SyncConnection) -> None:
-            raise OperationalError("COMMIT", None, sqlite3.OperationalError("disk I/O error"))
+            raise OperationalError(
+                "COMMIT", None, sqlite3.OperationalError("cannot commit - SQL statements in progress")
+            )
 
         with monkeypatch.context() as patch:
             patch.setattr(SyncConnection, "commit", failing_commit)
