@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 
-from shared.errors import MalformedError
+from shared.errors import MalformedError, TooLargeError
 from shared.jose import PrivateKey, sign_jwt
 
 OFFER_SCHEME = "openid-credential-offer"
@@ -90,7 +90,10 @@ def parse_offer_link(link: str) -> OfferReference:
     """
     if len(link) > MAX_OFFER_SIZE:
         raise MalformedError("the credential offer is too large", reason="offer_too_large")
-    parts = urlsplit(link.strip())
+    try:
+        parts = urlsplit(link.strip())
+    except ValueError as exc:  # an unbalanced '[' in the authority, or one that NFKC changes
+        raise MalformedError(f"not a credential offer link: {exc}", reason="bad_offer_link") from exc
     if parts.scheme not in (OFFER_SCHEME, "haip-vci", "https", "http"):
         raise MalformedError(f"not a credential offer link: scheme {parts.scheme!r}", reason="bad_offer_link")
     query = parse_qs(parts.query, strict_parsing=False)
@@ -111,6 +114,8 @@ def decode_offer(raw: bytes) -> CredentialOffer:
         offer = msgspec.json.decode(raw, type=CredentialOffer)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise MalformedError(f"invalid credential offer: {exc}", reason="bad_offer") from exc
+    except RecursionError as exc:  # msgspec gives up near the interpreter's recursion limit
+        raise TooLargeError("the credential offer is nested too deeply", reason="too_deep") from exc
     ids = offer.credential_configuration_ids
     if not ids or len(set(ids)) != len(ids):
         raise MalformedError("credential_configuration_ids must be non-empty and unique", reason="bad_offer")
@@ -123,6 +128,8 @@ def decode_message(raw: bytes, kind: type[Any], what: str) -> Any:
         return msgspec.json.decode(raw, type=kind)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise MalformedError(f"invalid {what}: {exc}", reason="bad_response") from exc
+    except RecursionError as exc:
+        raise TooLargeError(f"{what} is nested too deeply", reason="too_deep") from exc
 
 
 def create_proof(key: PrivateKey, *, audience: str, nonce: str, issued_at: int) -> str:

@@ -78,7 +78,7 @@ class Answer:
 def load_request(api: IssuerApi, given: str) -> LoadedRequest:
     """The request object behind a link, a request_uri URL, a file (link or JWT), or a QR image."""
     text = given.strip()
-    scheme = urlsplit(text).scheme
+    scheme = _scheme(text)
     if scheme not in (*LINK_SCHEMES, "http", "https") and not _looks_like_jwt(text):
         path = Path(text)
         if not path.is_file():
@@ -90,7 +90,7 @@ def load_request(api: IssuerApi, given: str) -> LoadedRequest:
             text = read_qr_image(path) if is_image(path) else path.read_text().strip()
         except (NoQrCodeError, UnicodeDecodeError) as exc:
             raise RequestRefusedError(f"cannot read a request from {path}: {exc}", hint=None) from exc
-        scheme = urlsplit(text).scheme
+        scheme = _scheme(text)
     if _looks_like_jwt(text):
         return LoadedRequest(text, None)
     if scheme in ("http", "https") and "request_uri" not in urlsplit(text).query:
@@ -228,6 +228,14 @@ def _fetch(api: IssuerApi, url: str) -> str:
                 "a wallet never follows a redirect to fetch a request"
             ) from exc
         raise
+
+
+def _scheme(text: str) -> str:
+    """The URL scheme of ``text``, or "" when it is no URL (urlsplit refuses e.g. an unbalanced '[')."""
+    try:
+        return urlsplit(text).scheme
+    except ValueError:
+        return ""
 
 
 def _looks_like_jwt(text: str) -> bool:

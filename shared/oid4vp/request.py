@@ -247,7 +247,11 @@ def request_link(client_id: str, request_uri: str) -> str:
 
 def parse_request_link(link: str) -> RequestLink:
     """Read an ``openid4vp://`` (or any URL's) query: ``client_id`` and exactly one of request/request_uri."""
-    params = {k: v[-1] for k, v in parse_qs(urlsplit(link).query, keep_blank_values=True).items()}
+    try:
+        query = urlsplit(link).query
+    except ValueError as exc:  # an unbalanced '[' in the authority, or one that NFKC changes
+        raise InvalidRequestError(f"not a request link: {exc}", reason="bad_link") from exc
+    params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
     client_id, request, request_uri = (
         params.get("client_id"),
         params.get("request"),
