@@ -43,6 +43,8 @@ _SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_READS = 64
 _READS: dict[str, tuple[tuple[int, int, int, int], bytes]] = {}
 """path → (inode, size, mtime_ns, ctime_ns) when read, and the bytes read."""
+_STATUS: dict[str, tuple[bytes, CachedStatusList]] = {}
+"""path → the bytes `read_file` returned and their decoded status list entry."""
 
 
 class Config(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -159,9 +161,15 @@ class VerifierState:
     # -- caches -------------------------------------------------------------------------------------------
 
     def cached_status(self, uri: str) -> CachedStatusList | None:
+        path = self._path(_status_name(uri))
         try:
-            raw = read_file(self._path(_status_name(uri)))
-            cached = msgspec.json.decode(raw, type=CachedStatusList)
+            raw = read_file(path)
+            known = _STATUS.get(path)
+            if known is not None and known[0] is raw:  # the same read: the same (frozen) value
+                cached = known[1]
+            else:
+                cached = msgspec.json.decode(raw, type=CachedStatusList)
+                _STATUS[path] = (raw, cached)
         except (OSError, msgspec.DecodeError, msgspec.ValidationError):
             return None
         return cached if cached.uri == uri else None
@@ -234,6 +242,7 @@ def read_file(path: str | Path) -> bytes:
         data = file.read()
     if len(_READS) >= MAX_READS:
         _READS.clear()
+        _STATUS.clear()
     _READS[name] = (stamp, data)
     return data
 

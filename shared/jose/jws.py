@@ -8,12 +8,12 @@ base64url, `crit`, a string `kid`; tests/test_jose_parity.py holds it to that.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from shared.encoding import b64url_decode, b64url_encode, json_dumps, json_loads
@@ -33,6 +33,7 @@ MAX_JWS_SIZE = 64 * 1024
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 _HEADER_CACHE: dict[str, dict[str, Any]] = {}
 _HEADER_CACHE_SIZE = 256
+_EC_TYPES: dict[type, bool] = {}
 
 
 class Jws(msgspec.Struct, frozen=True):
@@ -102,14 +103,15 @@ def verify_signature(jws: Jws, key: PublicKey, *, algorithms: Collection[str] = 
     if alg not in algorithms or alg != key.alg:
         raise UnsupportedAlgorithmError(f"algorithm {alg!r} is not accepted here", reason="alg_not_allowed")
     try:
-        if isinstance(key.key, ec.EllipticCurvePublicKey):
+        if _is_ec(type(key.key)):
             if len(jws.signature) != 2 * ES256_HALF:
                 raise InvalidSignatureError("ES256 signature must be 64 bytes r||s", reason="bad_signature")
             r = int.from_bytes(jws.signature[:ES256_HALF], "big")
             s = int.from_bytes(jws.signature[ES256_HALF:], "big")
-            key.key.verify(encode_dss_signature(r, s), jws.signing_input, _ECDSA_SHA256)
+            ec_key = cast(ec.EllipticCurvePublicKey, key.key)
+            ec_key.verify(encode_dss_signature(r, s), jws.signing_input, _ECDSA_SHA256)
         else:
-            key.key.verify(jws.signature, jws.signing_input)
+            cast(ed25519.Ed25519PublicKey, key.key).verify(jws.signature, jws.signing_input)
     except (InvalidSignature, ValueError) as exc:
         raise InvalidSignatureError("signature does not verify", reason="bad_signature") from exc
 
@@ -133,6 +135,14 @@ def verify_jws(
     public = key if isinstance(key, PublicKey) else key(jws.header, jws.payload)
     verify_signature(jws, public, algorithms=algorithms)
     return jws
+
+
+def _is_ec(kind: type) -> bool:
+    """``issubclass(kind, EllipticCurvePublicKey)``, remembered: the ABC check costs more than the rest."""
+    known = _EC_TYPES.get(kind)
+    if known is None:
+        known = _EC_TYPES[kind] = issubclass(kind, ec.EllipticCurvePublicKey)
+    return known
 
 
 def _sign(key: PrivateKey, data: bytes) -> bytes:

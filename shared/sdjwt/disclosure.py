@@ -53,20 +53,22 @@ def encode_disclosure(salt: str, name: str | None, value: Any) -> str:
 def decode_disclosure(text: str) -> Disclosure:
     """Decode one disclosure strictly: base64url, JSON array of 2 or 3, string salt and name."""
     content = json_loads(b64url_decode(text, what="disclosure"), what="disclosure")
-    if not isinstance(content, list) or len(content) not in (2, 3):
+    size = len(content) if type(content) is list else 0
+    if size != 2 and size != 3:
         raise InvalidDisclosureError(
             "a disclosure must be a JSON array of 2 or 3 elements", reason="bad_shape"
         )
-    if not isinstance(content[0], str):
+    salt = content[0]
+    if type(salt) is not str:
         raise InvalidDisclosureError("a disclosure salt must be a string", reason="bad_salt")
-    if len(content) == 2:
-        return Disclosure(text, digest(text), content[0], None, content[1])
+    if size == 2:
+        return Disclosure(text, digest(text), salt, None, content[1])
     name = content[1]
-    if not isinstance(name, str):
+    if type(name) is not str:
         raise InvalidDisclosureError("a disclosure claim name must be a string", reason="bad_claim_name")
     if name in RESERVED_NAMES:
         raise InvalidDisclosureError(f"a disclosure may not be named {name!r}", reason="reserved_claim_name")
-    return Disclosure(text, digest(text), content[0], name, content[2])
+    return Disclosure(text, digest(text), salt, name, content[2])
 
 
 class CompactSdJwt(msgspec.Struct, frozen=True):
