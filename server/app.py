@@ -19,6 +19,7 @@ from server.logs import AccessLog, configure_logging, log_server_error, note_err
 from server.pki import load_or_create_pki
 from server.store.database import Database, DatabaseUnavailableError
 from server.store.migrate import upgrade
+from server.timeouts import RequestTimeout
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -71,8 +72,8 @@ def create_app(config: ServerConfig, *, clock: Clock = system_clock, migrate: bo
         debug=False,
         logging_config=None,
     )
-    # Outermost, so that it also times and counts requests that match no route.
-    app.asgi_handler = AccessLog(app.asgi_handler)
+    # Outermost, so that it also times and counts requests that match no route (and timed-out ones).
+    app.asgi_handler = AccessLog(RequestTimeout(app.asgi_handler, config.request_timeout, SECURITY_HEADERS))
     return app
 
 

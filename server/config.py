@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlsplit
 
 import msgspec
@@ -13,6 +14,8 @@ from shared.urls import is_loopback_host
 
 ENV_PREFIX = "CANCUOC_"
 ISSUERS = ("mps", "vss")
+Positive = Annotated[int, msgspec.Meta(ge=1)]
+NonNegative = Annotated[int, msgspec.Meta(ge=0)]
 
 
 class ConfigError(Exception):
@@ -41,6 +44,28 @@ class ServerConfig(msgspec.Struct, frozen=True, kw_only=True):
     vp_transaction_ttl: int = 600
     vp_max_response_bytes: int = 512 * 1024
     log_file: Path | None = None
+    # Limits on hostile input and load (issue 6). Besides max_body_bytes (413; the relay's wallet answers
+    # have vp_max_response_bytes instead), batch_size (400 invalid_credential_request) and
+    # tx_code_max_attempts (then the code is dead: 400 invalid_grant). Fixed in shared/: JSON nests at most
+    # 32 deep (shared.encoding.MAX_DEPTH: 400 with the endpoint's error), other JWTs are at most 64 KiB
+    # (shared.jose.MAX_JWS_SIZE); the server parses no SD-JWT, so the disclosure limits are the wallet's
+    # and the verifier's (shared.sdjwt.disclosure).
+    max_proof_bytes: Positive = 8 * 1024
+    """A key proof JWT longer than this is 400 `invalid_proof`."""
+    max_request_object_bytes: Positive = 32 * 1024
+    """A clinic's request object stored at the relay: 413 beyond."""
+    token_rate_limit: NonNegative = 60
+    """Token requests per client address per `token_rate_window` seconds (0: no limit); 429 beyond."""
+    token_rate_window: Positive = 60
+    tx_code_address_max_failures: NonNegative = 20
+    """Wrong tx_codes per client address, over all offers, per `tx_code_address_window` (0: no limit);
+    then every token request of that address that carries a tx_code is 429 until the window ends."""
+    tx_code_address_window: Positive = 600
+    relay_rate_limit: NonNegative = 60
+    """New relay transactions per client address per `relay_rate_window` seconds (0: no limit); 429."""
+    relay_rate_window: Positive = 60
+    request_timeout: Annotated[float, msgspec.Meta(ge=0)] = 30.0
+    """Seconds a request may run (body reading included) before 503 `temporarily_unavailable` (0: none)."""
 
     @property
     def database(self) -> str:

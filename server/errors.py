@@ -15,7 +15,7 @@ HttpError                                   400 invalid_request (RFC 6749 §5.2)
 ├── UnknownTransactionError                 404 invalid_request (OID4VP relay: unknown or expired)
 ├── ConflictError                           409 conflict
 ├── PayloadTooLargeError                    413 payload_too_large
-├── RateLimitedError                        429 rate_limited + Retry-After
+├── RateLimitedError                        429 invalid_request + Retry-After (RFC 6585 §4)
 └── ServiceUnavailableError                 503 temporarily_unavailable + Retry-After
 """
 
@@ -116,8 +116,10 @@ class PayloadTooLargeError(HttpError):
 
 
 class RateLimitedError(HttpError):
+    """Too many requests (RFC 6585 §4); OAuth (RFC 6749 §5.2) registers no code of its own for it."""
+
     status = 429
-    error = "rate_limited"
+    error = "invalid_request"
 
     def __init__(self, description: str, *, retry_after: int) -> None:
         super().__init__(description, headers={"Retry-After": str(retry_after)})

@@ -13,6 +13,7 @@ from server.http.params import NO_STORE, Authorization
 from server.http.responses import CREDENTIAL_REQUEST, errors, raw_body
 from server.services.catalog import known_issuer
 from server.services.issuance import issue_credentials
+from server.services.rate_limits import client_address
 from server.services.token import exchange_pre_authorized_code, issue_nonce
 
 ContentType = Annotated[str | None, HeaderParameter(name="Content-Type")]
@@ -24,10 +25,16 @@ class Oid4vciController(Controller):
 
     @post("/token", status_code=200, responses=errors(400, 404, 413, 429, 503))
     async def token(
-        self, context: Context, issuer: FromPath[str], data: TokenForm, content_type: ContentType = None
+        self,
+        context: Context,
+        issuer: FromPath[str],
+        data: TokenForm,
+        request: Request[Any, Any, Any],
+        content_type: ContentType = None,
     ) -> Response[dict[str, Any]]:
         """Pre-authorized code grant: code (+ tx_code) for a Bearer access token."""
-        body = await exchange_pre_authorized_code(context, known_issuer(issuer), content_type, data)
+        client = client_address(request.client)
+        body = await exchange_pre_authorized_code(context, known_issuer(issuer), content_type, data, client)
         return Response(body, headers=NO_STORE)
 
     @post("/nonce", status_code=200, responses=errors(404, 503))

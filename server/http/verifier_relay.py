@@ -11,6 +11,7 @@ from server.context import Context
 from server.errors import PayloadTooLargeError
 from server.http.params import NO_STORE, Authorization
 from server.http.responses import VP_RESPONSE, answer, errors, raw_body, text_body
+from server.services.rate_limits import client_address
 from server.services.relay import (
     REQUEST_OBJECT_MEDIA_TYPE,
     create_transaction,
@@ -25,9 +26,10 @@ class VerifierRelayController(Controller):
     path = "/verifier"
 
     @post("/transactions", status_code=201, responses=errors(429, 503))
-    async def create(self, context: Context) -> Response[dict[str, Any]]:
+    async def create(self, context: Context, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         """A new transaction: request_uri and response_uri for the wallet, a read token for the clinic."""
-        return Response(await create_transaction(context), status_code=201, headers=NO_STORE)
+        created = await create_transaction(context, client_address(request.client))
+        return Response(created, status_code=201, headers=NO_STORE)
 
     @put(
         "/transactions/{transaction_id:str}/request",

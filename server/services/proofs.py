@@ -50,7 +50,12 @@ def check_proof(proof: str, *, audience: str, now: datetime, config: ServerConfi
 
     try:
         claims = verify_jws(
-            proof, header_key, typ=PROOF_TYP, algorithms=PROOF_ALGORITHMS, what="key proof"
+            proof,
+            header_key,
+            typ=PROOF_TYP,
+            algorithms=PROOF_ALGORITHMS,
+            what="key proof",
+            max_size=config.max_proof_bytes,
         ).payload
     except CredentialError as exc:
         raise InvalidProofError(f"{exc.code}: {exc}") from exc

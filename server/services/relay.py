@@ -22,7 +22,8 @@ from server.errors import (
     PayloadTooLargeError,
     UnknownTransactionError,
 )
-from server.services.relay_request import MAX_REQUEST_OBJECT_BYTES, check_request_object
+from server.services import rate_limits
+from server.services.relay_request import check_request_object
 from server.services.relay_response import parse_response
 from server.store.relay import (
     TransactionRow,
@@ -48,13 +49,17 @@ def response_uri(context: ServerContext, transaction_id: str) -> str:
     return f"{context.config.public_url}/verifier/response/{transaction_id}"
 
 
-async def create_transaction(context: ServerContext) -> dict[str, Any]:
-    """A fresh transaction: its id (in both URIs) and the read token that alone may store and read it."""
-    now = context.clock()
+async def create_transaction(context: ServerContext, client: str) -> dict[str, Any]:
+    """A fresh transaction: its id (in both URIs) and the read token that alone may store and read it.
+
+    ``client`` is the creator's address: each may create ``relay_rate_limit`` per window (429 beyond).
+    """
+    config, now = context.config, context.clock()
     # ≥128 bits each (OID4VP §13.3): the id is public (it is in the QR code), the read token is not.
     transaction_id, read_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    ttl = context.config.vp_transaction_ttl
+    ttl = config.vp_transaction_ttl
     async with context.database.transaction() as connection:
+        await rate_limits.hit(connection, config, rate_limits.relay_transactions(config), client, now)
         await purge_expired_transactions(connection, now)
         await insert_transaction(
             connection,
@@ -81,14 +86,15 @@ async def put_request_object(
 ) -> None:
     """Store the clinic's signed request object once (the same object again is accepted, another is 409)."""
     await _authorized(context, transaction_id, authorization)
-    if len(body) > MAX_REQUEST_OBJECT_BYTES:
-        raise PayloadTooLargeError(f"a request object may have at most {MAX_REQUEST_OBJECT_BYTES} bytes")
+    limit = context.config.max_request_object_bytes
+    if len(body) > limit:
+        raise PayloadTooLargeError(f"a request object may have at most {limit} bytes")
     if _media_type(content_type) != REQUEST_OBJECT_MEDIA_TYPE:
         raise HttpError(f"the request object must be sent as {REQUEST_OBJECT_MEDIA_TYPE}")
     now = context.clock()
     async with context.database.transaction() as connection:
         request_object, state = await check_request_object(
-            connection, body, expected_response_uri=response_uri(context, transaction_id)
+            connection, body, expected_response_uri=response_uri(context, transaction_id), max_size=limit
         )
         if await set_request_object(connection, transaction_id, request_object, state, now):
             return

@@ -21,18 +21,17 @@ from shared.jose.x509 import certificate_public_key, x509_hash
 
 REQUEST_OBJECT_TYP = "oauth-authz-req+jwt"
 X509_HASH_PREFIX = "x509_hash:"
-MAX_REQUEST_OBJECT_BYTES = 32 * 1024
 MAX_STATE_LENGTH = 128
 DIRECT_POST = "direct_post"
 
 
 async def check_request_object(
-    connection: Connection, body: bytes, *, expected_response_uri: str
+    connection: Connection, body: bytes, *, expected_response_uri: str, max_size: int
 ) -> tuple[str, str]:
     """(the compact request object, its `state`) once it passes; 400 ``invalid_request`` or 403."""
     try:
         text = body.decode("ascii").strip()
-        jws = decode_jws_unverified(text, max_size=MAX_REQUEST_OBJECT_BYTES, what="request object")
+        jws = decode_jws_unverified(text, max_size=max_size, what="request object")
         check_typ(jws.header, REQUEST_OBJECT_TYP, what="request object")
     except (UnicodeDecodeError, CredentialError) as exc:
         raise HttpError(f"not a signed request object: {exc}") from exc

@@ -15,6 +15,7 @@ from server.errors import (
     InvalidGrantError,
     UnsupportedGrantTypeError,
 )
+from server.services import rate_limits
 from server.services.offers import hash_secret, hash_tx_code
 from server.store.database import Connection
 from server.store.offers import OfferGrant, count_failed_attempt, redeem_offer
@@ -29,9 +30,14 @@ CREDENTIAL_DETAIL_TYPE = "openid_credential"
 
 
 async def exchange_pre_authorized_code(
-    context: ServerContext, issuer: str, content_type: str | None, form: Mapping[str, str]
+    context: ServerContext, issuer: str, content_type: str | None, form: Mapping[str, str], client: str
 ) -> dict[str, Any]:
-    """Redeem a pre-authorized code (single use, tx_code checked) for a Bearer access token."""
+    """Redeem a pre-authorized code (single use, tx_code checked) for a Bearer access token.
+
+    ``client`` is the client's address: its requests, and its wrong tx_codes over all offers, are
+    rate limited (`server.services.rate_limits`), besides each offer's own limit on wrong tx_codes.
+    """
+    await _limit_rate(context, client, tx_code_sent="tx_code" in form)
     if _media_type(content_type) != FORM_MEDIA_TYPE:
         raise HttpError(f"the token request must be {FORM_MEDIA_TYPE}")
     grant_type = form.get("grant_type")
@@ -47,7 +53,9 @@ async def exchange_pre_authorized_code(
     config = context.config
     access_token = secrets.token_urlsafe(32)
     async with context.database.transaction() as connection:
-        configuration_ids = await _redeem(context, connection, issuer, code, tx_code, requested, access_token)
+        configuration_ids = await _redeem(
+            context, connection, issuer, code, tx_code, requested, access_token, client
+        )
     if configuration_ids is None:
         raise InvalidGrantError("wrong tx_code")
     return {
@@ -82,6 +90,7 @@ async def _redeem(
     tx_code: str | None,
     requested: list[str] | None,
     access_token: str,
+    client: str,
 ) -> list[str] | None:
     """Redeem the code and store the token; None (with the attempt counted) when the tx_code is wrong."""
     config, now = context.config, context.clock()
@@ -103,6 +112,7 @@ async def _redeem(
         )
     if not _tx_code_matches(grant, tx_code):
         await count_failed_attempt(connection, grant.offer_id)
+        await rate_limits.count(connection, config, rate_limits.wrong_tx_codes(config), client, now)
         return None
     configuration_ids = _narrow(grant.configuration_ids, requested)
     await insert_access_token(
@@ -115,6 +125,23 @@ async def _redeem(
         expires_at=now + timedelta(seconds=config.access_token_ttl),
     )
     return configuration_ids
+
+
+async def _limit_rate(context: ServerContext, client: str, *, tx_code_sent: bool) -> None:
+    """429 for a client over its token request limit, or (when it sends a tx_code) out of tx_code tries.
+
+    Its own transaction, committed before the request goes on: a request refused later for a wrong code
+    still counts.
+    """
+    config = context.config
+    requests, wrong = rate_limits.token_requests(config), rate_limits.wrong_tx_codes(config)
+    if not requests.max_hits and not (tx_code_sent and wrong.max_hits):
+        return
+    now = context.clock()
+    async with context.database.transaction() as connection:
+        await rate_limits.hit(connection, config, requests, client, now)
+        if tx_code_sent:
+            await rate_limits.refuse_if_used_up(connection, wrong, client, now)
 
 
 def _tx_code_matches(grant: OfferGrant, tx_code: str | None) -> bool:

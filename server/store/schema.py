@@ -189,3 +189,12 @@ vp_transactions = Table(
     Column("answered_at", DateTime(timezone=True)),
     Index("ix_vp_transactions_expires_at", "expires_at"),
 )
+
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("window_start", BigInteger, nullable=False),
+    Column("count", Integer, nullable=False),
+    Index("ix_rate_limits_window_start", "window_start"),
+)
