@@ -10,6 +10,7 @@ workers wait for each other (busy timeout) instead of failing on a lock upgrade.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -20,12 +21,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection as SyncConnection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from server.store.groups import GroupCommit
 from server.store.prepared import find_prepared
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+_SQLITE_UNAVAILABLE = frozenset({"database is locked", "unable to open database file", "disk I/O error"})
 T = TypeVar("T")
 
 
@@ -90,11 +92,17 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
-        """A connection inside BEGIN … COMMIT (rolled back on error)."""
+        """A connection inside BEGIN … COMMIT (rolled back on error).
+
+        `DatabaseUnavailableError` when the database cannot be reached, or when SQLite's write lock stays
+        taken for `SQLITE_BUSY_TIMEOUT_MS` counted from this call (requests queued behind the gate share
+        that wait instead of adding theirs up).
+        """
         try:
             if self._sqlite is not None:
+                deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
                 # One SQLite transaction per worker at a time: a waiting coroutine holds no pooled connection.
-                async with self._gate, self._sqlite_connection() as connection:
+                async with self._gate, self._sqlite_connection(deadline) as connection:
                     try:
                         yield _SqliteConnection(connection)
                     except BaseException:
@@ -102,8 +110,7 @@ class Database:
                         raise
                     connection.commit()
             else:
-                assert self._async is not None  # noqa: S101 - one of the two engines always exists
-                async with self._async.begin() as async_connection:
+                async with self._postgres_transaction() as async_connection:
                     yield async_connection
         except (OperationalError, DBAPIError) as exc:
             if _is_unreachable(exc):
@@ -129,7 +136,8 @@ class Database:
     async def run_sync(self, function: Callable[[SyncConnection], T]) -> T:
         """Run ``function`` on a synchronous connection inside a transaction (Alembic needs one)."""
         if self._sqlite is not None:
-            async with self._gate, self._sqlite_connection() as connection:
+            deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+            async with self._gate, self._sqlite_connection(deadline) as connection:
                 result = function(connection)
                 connection.commit()
                 return result
@@ -138,11 +146,25 @@ class Database:
             return await async_connection.run_sync(function)
 
     @asynccontextmanager
-    async def _sqlite_connection(self) -> AsyncIterator[SyncConnection]:
+    async def _sqlite_connection(self, deadline: float) -> AsyncIterator[SyncConnection]:
         assert self._sqlite is not None  # noqa: S101
         with self._sqlite.connect() as connection:
-            await _begin_immediate(connection)
+            await _begin_immediate(connection, deadline)
             yield connection
+
+    @asynccontextmanager
+    async def _postgres_transaction(self) -> AsyncIterator[AsyncConnection]:
+        assert self._async is not None  # noqa: S101 - one of the two engines always exists
+        connection = self._async.connect()
+        try:
+            await connection.start()
+        except OSError as exc:  # asyncpg's refused, reset or timed-out connect is no DBAPI error
+            raise DatabaseUnavailableError(type(exc).__name__) from exc
+        try:
+            async with connection.begin():
+                yield connection
+        finally:
+            await connection.close()
 
     async def ping(self) -> bool:
         """True when a trivial query succeeds."""
@@ -179,10 +201,9 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-async def _begin_immediate(connection: SyncConnection) -> None:
+async def _begin_immediate(connection: SyncConnection, deadline: float) -> None:
     """Take SQLite's write lock, waiting on the event loop (not in SQLite's busy handler) while another
     worker holds it, so this worker keeps serving its other requests meanwhile."""
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
     delay = 0.0002
     while True:
         try:
@@ -197,4 +218,7 @@ async def _begin_immediate(connection: SyncConnection) -> None:
 
 
 def _is_unreachable(exc: DBAPIError) -> bool:
-    return bool(exc.connection_invalidated) or isinstance(exc.orig, OSError | ConnectionError)
+    if exc.connection_invalidated or isinstance(exc.orig, OSError | ConnectionError):
+        return True
+    # SQLite: another process kept the write lock past the busy timeout, or the file cannot be used.
+    return isinstance(exc.orig, sqlite3.OperationalError) and str(exc.orig) in _SQLITE_UNAVAILABLE
