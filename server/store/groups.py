@@ -44,10 +44,13 @@ class GroupCommit:
 
     async def run(self, unit: Callable[[Connection], Awaitable[T]]) -> T:
         """``unit``'s result once its group has committed, or the error that it or the group raised."""
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
         self._queue.append((unit, future))
-        if self._runner is None or self._runner.done():
-            self._runner = asyncio.create_task(self._run_groups())
+        # A runner of another (closed) event loop, as tests that start one per client leave, runs nothing.
+        if self._runner is None or self._runner.done() or self._runner.get_loop() is not loop:
+            self._queue = [(u, f) for u, f in self._queue if f.get_loop() is loop]
+            self._runner = loop.create_task(self._run_groups())
         return await future
 
     async def _run_groups(self) -> None:

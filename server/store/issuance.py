@@ -38,12 +38,11 @@ _CLAIM_ENTRY: dict[str, Any] = {}
 _CLAIM_ENTRIES = prepared(sqlite.insert(status_entries).on_conflict_do_nothing())
 """SQLite: every wanted entry in one ``executemany``; the row count says whether all were free."""
 _FAMILY_ENTRIES = prepared(
-    select(status_entries.c.idx).where(
-        status_entries.c.issuer == bindparam("issuer"),
-        status_entries.c.list_id == bindparam("list_id"),
-        status_entries.c.family_id == bindparam("family_id"),
+    select(status_entries.c.issuer, status_entries.c.list_id, status_entries.c.idx).where(
+        status_entries.c.family_id == bindparam("family_id")
     )
 )
+"""By the family index alone: with the list's key columns in the WHERE, SQLite scans the list instead."""
 
 
 class StatusListSlot(NamedTuple):
@@ -107,10 +106,9 @@ async def claim_status_entries(
         if (await connection.execute(_CLAIM_ENTRIES, rows)).rowcount == len(rows):
             return set(indices)
         # Rare (a few entries of a list are taken): the family's entries in this list are the ones it holds.
-        found = await connection.execute(
-            _FAMILY_ENTRIES, {"issuer": issuer, "list_id": list_id, "family_id": family_id}
-        )
-        return {int(idx) for idx in found.scalars()} & set(indices)
+        found = await connection.execute(_FAMILY_ENTRIES, {"family_id": family_id})
+        held = {int(row.idx) for row in found if (row.issuer, row.list_id) == (issuer, list_id)}
+        return held & set(indices)
     statement = _CLAIM_ENTRY.get(connection.dialect.name)
     if statement is None:
         statement = insert_or_ignore(connection, status_entries).returning(status_entries.c.idx)
