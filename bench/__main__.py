@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import core, http, verifier
+from bench import core, http, soak, soak_report, verifier
 
 ISSUE_TARGET_PER_CORE = 3_000
 ISSUE_TARGET_P99_MS = 50.0
@@ -24,6 +24,7 @@ def main() -> None:
     sections.add_argument("--skip-http", action="store_true", help="only the protocol core")
     sections.add_argument("--only-http", action="store_true", help="only issuance over HTTP")
     sections.add_argument("--only-verifier", action="store_true", help="only the clinic verifier")
+    sections.add_argument("--only-soak", action="store_true", help="only the PostgreSQL soak")
     parser.add_argument(
         "--http-requests", type=int, default=5_000, help="requests per issuance run (default 5000)"
     )
@@ -33,20 +34,29 @@ def main() -> None:
     parser.add_argument(
         "--verifier-runs", type=int, default=15, help="`verifier check` processes timed (default 15)"
     )
+    parser.add_argument(
+        "--soak-seconds", type=float, default=soak.SECONDS, help="length of the soak (default 60)"
+    )
+    parser.add_argument(
+        "--soak-requests",
+        type=int,
+        default=soak.REQUEST_CAP,
+        help=f"request cap of the soak (default {soak.REQUEST_CAP})",
+    )
     args = parser.parse_args()
     console = Console(width=140, stderr=args.json)
     figures: dict[str, Any] = {}
-    if not (args.only_http or args.only_verifier):
+    if not (args.only_http or args.only_verifier or args.only_soak):
         figures["core"] = core.measure(args.seconds)
         if not args.json:
             print_core(console, figures["core"])
-    if not args.only_http:
+    if not (args.only_http or args.only_soak):
         figures["verifier"] = verifier.measure(
             args.seconds, args.verifier_runs, progress=lambda line: console.print(f"[dim]{line}[/]")
         )
         if not args.json:
             verifier.print_figures(console, figures["verifier"])
-    if not (args.skip_http or args.only_verifier):
+    if not (args.skip_http or args.only_verifier or args.only_soak):
         measured = http.measure(
             issuance=http.Limits(args.http_requests, args.http_seconds),
             ping=http.Limits(10 * args.http_requests, args.http_seconds / 4),
@@ -56,6 +66,12 @@ def main() -> None:
         figures["http_skipped"] = measured.skipped
         if not args.json:
             print_http(console, measured)
+    if not (args.skip_http or args.only_verifier or args.only_http):
+        figures["soak"] = soak.measure(
+            args.soak_seconds, args.soak_requests, progress=lambda line: console.print(f"[dim]{line}[/]")
+        )
+        if not args.json:
+            soak_report.print_figures(console, figures["soak"])
     if args.json:
         print(json.dumps(figures, indent=2))
 
