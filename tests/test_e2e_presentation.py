@@ -17,21 +17,12 @@ from typing import Any
 
 import pytest
 from server_process import RunningServer, clean_environment, running_server
+from vp_support import asked_claims
 
 CANCUOC = Path(sys.executable).parent / "cancuoc"
 PIN = "493817"
 ALWAYS_VISIBLE = {"iss", "vct", "cnf", "status", "iat", "nbf", "exp"}
-ASKED = {
-    "urn:cancuoc:health-insurance:1": {
-        "card_number",
-        "full_name",
-        "birth_date",
-        "valid_until",
-        "registered_facility",
-        "citizen_id",
-    },
-    "urn:cancuoc:identity:1": {"full_name", "portrait", "citizen_id"},
-}
+ASKED = asked_claims("clinic-checkin")
 
 
 @dataclass

@@ -136,6 +136,14 @@ class World:
         return create_request_object(request or self.request(), self.clinic.key, self.clinic.chain)
 
 
+def asked_claims(preset: str = "clinic-checkin") -> dict[str, set[str]]:
+    """vct → the top-level claim names the preset's DCQL query asks of that card."""
+    return {
+        query["meta"]["vct_values"][0]: {claim["path"][0] for claim in query["claims"]}
+        for query in PRESETS[preset]["credentials"]
+    }
+
+
 def make_world() -> World:
     root_key = generate_private_key()
     root = create_root_certificate(root_key, name="Cancuoc National Root", now=NOW - timedelta(days=1))
