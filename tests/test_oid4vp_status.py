@@ -8,11 +8,9 @@ from typing import Any
 import pytest
 from vp_support import (
     HEALTH,
-    IDENTITY,
     NOW,
     World,
     answer,
-    citizen_claims,
     failed_checks,
     make_world,
     verify_with,
@@ -30,8 +28,7 @@ def world() -> World:
 
 @pytest.fixture(scope="module")
 def cards(world: World) -> tuple[str, str]:
-    identity, health = citizen_claims()
-    return world.issue(IDENTITY, identity, by="mps", idx=1), world.issue(HEALTH, health, by="vss", idx=2)
+    return world.checkin_cards()
 
 
 @pytest.fixture(scope="module")

@@ -40,8 +40,7 @@ def world() -> World:
 
 @pytest.fixture(scope="module")
 def cards(world: World) -> tuple[str, str]:
-    identity, health = citizen_claims()
-    return world.issue(IDENTITY, identity, by="mps", idx=1), world.issue(HEALTH, health, by="vss", idx=2)
+    return world.checkin_cards()
 
 
 @pytest.fixture(scope="module")
@@ -121,11 +120,16 @@ def _with_token(request: AuthorizationRequest, token: Any) -> dict[str, Any]:
     return {"vp_token": token, "state": request.state}
 
 
+def _failed_with(world: World, request: AuthorizationRequest, token: Any) -> set[tuple[str, str, str]]:
+    """The failed checks of the answer ``token`` to ``request``."""
+    return failed_checks(verify_with(world, _with_token(request, token), request))
+
+
 def test_missing_key_binding(world: World, cards: tuple[str, str], request_: AuthorizationRequest) -> None:
     token = _token(world, request_, cards)
     text = token["identity"][0]
     token["identity"] = [text[: text.rindex("~") + 1]]
-    failed = failed_checks(verify_with(world, _with_token(request_, token), request_))
+    failed = _failed_with(world, request_, token)
     assert failed == {("key_binding", "invalid_key_binding", "kb_missing")}
 
 
@@ -155,7 +159,7 @@ def test_swapped_disclosure_from_another_credential(
     own = [p for p in head.split("~")[1:-1] if p != foreign]
     swapped = "~".join([head.split("~")[0], *own[:-1], foreign]) + "~"
     token["identity"] = [swapped]
-    failed = failed_checks(verify_with(world, _with_token(request_, token), request_))
+    failed = _failed_with(world, request_, token)
     assert ("disclosures", "invalid_disclosure", "unreferenced_disclosure") in failed
 
 
@@ -166,7 +170,7 @@ def test_claim_not_asked_for_but_disclosed(
     token["identity"] = [
         _present(world, request_, cards[0], [("full_name",), ("portrait",), ("citizen_id",), ("sex",)])
     ]
-    failed = failed_checks(verify_with(world, _with_token(request_, token), request_))
+    failed = _failed_with(world, request_, token)
     assert failed == {("dcql", "invalid_response", "claim_not_requested")}
 
 
@@ -175,7 +179,7 @@ def test_p16_requested_claim_not_disclosed(
 ) -> None:
     token = _token(world, request_, cards)
     token["identity"] = [_present(world, request_, cards[0], [("full_name",), ("citizen_id",)])]
-    failed = failed_checks(verify_with(world, _with_token(request_, token), request_))
+    failed = _failed_with(world, request_, token)
     assert failed == {("dcql", "invalid_response", "claim_missing")}
 
 
@@ -185,7 +189,7 @@ def test_sd_hash_after_removing_a_disclosure(
     token = _token(world, request_, cards)
     parts = token["identity"][0].split("~")
     token["identity"] = ["~".join(parts[:1] + parts[2:])]
-    failed = failed_checks(verify_with(world, _with_token(request_, token), request_))
+    failed = _failed_with(world, request_, token)
     assert ("sd_hash", "invalid_key_binding", "sd_hash_mismatch") in failed
 
 
@@ -291,7 +295,7 @@ def test_legacy_or_broken_responses(
 def test_p17_vct_not_requested(world: World, cards: tuple[str, str], request_: AuthorizationRequest) -> None:
     token = _token(world, request_, cards)
     token["identity"] = token["health_insurance"]
-    failed = failed_checks(verify_with(world, _with_token(request_, token), request_))
+    failed = _failed_with(world, request_, token)
     assert ("dcql", "invalid_response", "vct_not_requested") in failed
 
 
@@ -300,9 +304,7 @@ def test_p16_required_credential_missing(
 ) -> None:
     token = _token(world, request_, cards)
     del token["health_insurance"]
-    assert failed_checks(verify_with(world, _with_token(request_, token), request_)) == {
-        ("dcql", "invalid_response", "credential_missing")
-    }
+    assert _failed_with(world, request_, token) == {("dcql", "invalid_response", "credential_missing")}
 
 
 def test_p20_state_mismatch(world: World, cards: tuple[str, str], request_: AuthorizationRequest) -> None:

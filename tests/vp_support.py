@@ -98,6 +98,11 @@ class World:
             header={"x5c": party.x5c} if header is None else header,
         )
 
+    def checkin_cards(self) -> tuple[str, str]:
+        """One citizen's identity card (status entry 1) and health card (entry 2), as the clinic asks."""
+        identity, health = citizen_claims()
+        return self.issue(IDENTITY, identity, by="mps", idx=1), self.issue(HEALTH, health, by="vss", idx=2)
+
     def status_token(
         self, *, sub: str = LIST_URI, iat: datetime = NOW, ttl: int = 300, by: str = "status"
     ) -> str:
