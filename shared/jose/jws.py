@@ -33,7 +33,6 @@ MAX_JWS_SIZE = 64 * 1024
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 _HEADER_CACHE: dict[str, dict[str, Any]] = {}
 _HEADER_CACHE_SIZE = 256
-_EC_TYPES: dict[type, bool] = {}
 
 
 class Jws(msgspec.Struct, frozen=True):
@@ -103,7 +102,7 @@ def verify_signature(jws: Jws, key: PublicKey, *, algorithms: Collection[str] = 
     if alg not in algorithms or alg != key.alg:
         raise UnsupportedAlgorithmError(f"algorithm {alg!r} is not accepted here", reason="alg_not_allowed")
     try:
-        if _is_ec(type(key.key)):
+        if key.alg == ES256:  # a PublicKey's alg is bound to its key type (`shared.jose.keys`)
             if len(jws.signature) != 2 * ES256_HALF:
                 raise InvalidSignatureError("ES256 signature must be 64 bytes r||s", reason="bad_signature")
             r = int.from_bytes(jws.signature[:ES256_HALF], "big")
@@ -135,14 +134,6 @@ def verify_jws(
     public = key if isinstance(key, PublicKey) else key(jws.header, jws.payload)
     verify_signature(jws, public, algorithms=algorithms)
     return jws
-
-
-def _is_ec(kind: type) -> bool:
-    """``issubclass(kind, EllipticCurvePublicKey)``, remembered: the ABC check costs more than the rest."""
-    known = _EC_TYPES.get(kind)
-    if known is None:
-        known = _EC_TYPES[kind] = issubclass(kind, ec.EllipticCurvePublicKey)
-    return known
 
 
 def _sign(key: PrivateKey, data: bytes) -> bytes:
