@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno
 import re
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -91,7 +91,24 @@ class _ErrorBody(msgspec.Struct):
     error_description: str = ""
 
 
-class ServerApi:
+class _Client:
+    """An ``httpx.Client`` closed on ``close()`` or at the end of a ``with`` block."""
+
+    _http: httpx.Client
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class ServerApi(_Client):
     """The admin endpoints of one server, called with an operator's bearer token."""
 
     def __init__(
@@ -151,22 +168,11 @@ class ServerApi:
         body = {"name": name, "purpose": purpose, "public_jwk": public_jwk, "allowed": allowed}
         return self._call("POST", "/verifiers", VerifierRegistration, json=body)
 
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> ServerApi:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.close()
-
     def _call(self, method: str, path: str, answer: type[T], **options: Any) -> T:
         return _exchange(self._http, method, path, answer, where=self.base_url, **options)
 
 
-class IssuerApi:
+class IssuerApi(_Client):
     """A credential issuer's OpenID4VCI endpoints, called by the wallet at absolute URLs (no redirects)."""
 
     def __init__(
@@ -208,24 +214,15 @@ class IssuerApi:
             raise _server_error(response)
         return response.text
 
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> IssuerApi:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.close()
-
     def fetch_request_object(self, url: str) -> str:
         """The signed request object behind a ``request_uri`` (OID4VP §5.10); a redirect is refused (P11)."""
-        return self._text("GET", url, headers={"Accept": "application/oauth-authz-req+jwt"}).strip()
+        return _send(
+            self._http, "GET", url, headers={"Accept": "application/oauth-authz-req+jwt"}
+        ).text.strip()
 
     def post_vp_response(self, url: str, form: dict[str, str]) -> dict[str, Any]:
         """Send the ``vp_token`` to the verifier's ``response_uri`` (direct_post, §8.2), no redirects."""
-        text = self._text("POST", url, data=form, headers={"Accept": "application/json"})
+        text = _send(self._http, "POST", url, data=form, headers={"Accept": "application/json"}).text
         try:
             answer = msgspec.json.decode(text or "{}")
         except msgspec.DecodeError as exc:
@@ -234,26 +231,13 @@ class IssuerApi:
 
     def fetch_text(self, url: str, accept: str) -> str:
         """A text document at an absolute URL (a root certificate PEM), no redirects."""
-        return self._text("GET", url, headers={"Accept": accept})
-
-    def _text(self, method: str, url: str, **options: Any) -> str:
-        try:
-            response = self._http.request(method, url, **options)
-        except httpx.TransportError as exc:
-            raise UnreachableError(url, _reason(exc)) from exc
-        except httpx.InvalidURL as exc:
-            raise UnreachableError(url, f"invalid URL: {exc}") from exc
-        if response.is_redirect:
-            raise ServerError(response.status_code, "redirect_refused", "redirects are not followed")
-        if response.is_error:
-            raise _server_error(response)
-        return response.text
+        return _send(self._http, "GET", url, headers={"Accept": accept}).text
 
 
-def _exchange(
-    http: httpx.Client, method: str, url: str, answer: type[T], *, where: str | None = None, **options: Any
-) -> T:
-    """One request; transport failures, error answers and unexpected bodies become `ApiError`s."""
+def _send(
+    http: httpx.Client, method: str, url: str, *, where: str | None = None, **options: Any
+) -> httpx.Response:
+    """One request, no redirects; transport failures and error answers become `ApiError`s."""
     try:
         response = http.request(method, url, **options)
     except httpx.TransportError as exc:
@@ -264,6 +248,14 @@ def _exchange(
         raise ServerError(response.status_code, "redirect_refused", "redirects are not followed")
     if response.is_error:
         raise _server_error(response)
+    return response
+
+
+def _exchange(
+    http: httpx.Client, method: str, url: str, answer: type[T], *, where: str | None = None, **options: Any
+) -> T:
+    """One request whose answer is decoded into ``answer``; an unexpected body is a `ServerError` too."""
+    response = _send(http, method, url, where=where, **options)
     try:
         return msgspec.json.decode(response.content, type=answer)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -312,7 +304,7 @@ class PkiBundle(Model, frozen=True, kw_only=True):
     status_lists: list[str] = []
 
 
-class RelayApi:
+class RelayApi(_Client):
     """A clinic's calls: the server's verifier relay and PKI, and absolute URLs (no redirects followed)."""
 
     def __init__(
@@ -339,12 +331,14 @@ class RelayApi:
             "Authorization": f"Bearer {transaction.read_token}",
             "Content-Type": "application/oauth-authz-req+jwt",
         }
-        self._send("PUT", url, content=request_object.encode(), headers=headers)
+        _send(self._http, "PUT", url, content=request_object.encode(), headers=headers)
 
     def result(self, transaction: Transaction) -> dict[str, Any] | None:
         """The wallet's answer once (``{"vp_token", "state"}`` or an error), None while it is pending."""
         url = f"{self.base_url}/verifier/transactions/{_segment(transaction.transaction_id)}/result"
-        response = self._send("GET", url, headers={"Authorization": f"Bearer {transaction.read_token}"})
+        response = _send(
+            self._http, "GET", url, headers={"Authorization": f"Bearer {transaction.read_token}"}
+        )
         if response.status_code == 202:
             return None
         try:
@@ -365,28 +359,4 @@ class RelayApi:
 
     def get_text(self, url: str, accept: str) -> str:
         """GET a text document at an absolute URL (a status list JWT, a root certificate PEM)."""
-        return self._send("GET", url, headers={"Accept": accept}).text
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> RelayApi:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def _send(self, method: str, url: str, **options: Any) -> httpx.Response:
-        try:
-            response = self._http.request(method, url, **options)
-        except httpx.TransportError as exc:
-            raise UnreachableError(url, _reason(exc)) from exc
-        except httpx.InvalidURL as exc:
-            raise UnreachableError(url, f"invalid URL: {exc}") from exc
-        if response.is_redirect:
-            raise ServerError(response.status_code, "redirect_refused", "redirects are not followed")
-        if response.is_error:
-            raise _server_error(response)
-        return response
+        return _send(self._http, "GET", url, headers={"Accept": accept}).text
