@@ -8,22 +8,28 @@ certificate each published JWK carries (a consistency check). The issuer is `tru
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_wallet_safety import assert_nothing_stored, offer_link
-from trust_support import BATCH, FakeIssuer, fake_issuer, make_pki, published_jwk, signer, status_list_token
+from trust_support import (
+    BATCH,
+    FakeIssuer,
+    copies_stored,
+    fake_issuer,
+    init_wallet,
+    make_pki,
+    published_jwk,
+    receive,
+    receive_refused,
+    signer,
+    status_list_token,
+)
 from typer.testing import CliRunner
 
-from client.cli import app, main
-from client.wallet.store import WALLET_FILE
+from client.cli import app
 from client.wallet.trust import published_keys
-from shared.jose.x509 import der_to_pem
-
-PIN = "482915"
 
 
 @pytest.fixture
@@ -32,35 +38,10 @@ def issuer() -> Iterator[FakeIssuer]:
         yield fake
 
 
-def init_wallet(home: Path, monkeypatch: pytest.MonkeyPatch, root: bytes | None) -> None:
-    monkeypatch.setenv("CANCUOC_HOME", str(home))
-    monkeypatch.setenv("CANCUOC_PIN", PIN)
-    args = ["wallet", "init"]
-    if root is not None:
-        (home / "root.pem").write_bytes(der_to_pem(root))
-        args += ["--trust-anchor", str(home / "root.pem")]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
-
-
-def receive(fake: FakeIssuer, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    """`cancuoc wallet receive` through the console entry point: (exit code, stderr)."""
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exited:
-        main(["wallet", "receive", offer_link(fake.base), "--json"])
-    return int(exited.value.code or 0), capsys.readouterr().err
-
-
 def statuses() -> list[dict[str, Any]]:
     result = CliRunner().invoke(app, ["wallet", "status", "--json"])
     assert result.exit_code == 0, result.output
     return list(json.loads(result.stdout))
-
-
-def copies_stored(home: Path) -> int:
-    with sqlite3.connect(home / WALLET_FILE) as db:
-        (count,) = db.execute("SELECT count(*) FROM copies").fetchone()
-    return int(count)
 
 
 @pytest.mark.parametrize("pinned", [True, False], ids=["root-pinned", "no-root"])
@@ -77,14 +58,12 @@ def test_a_credential_signed_by_the_status_list_key_is_refused(
     issuer.jwks = [published_jwk(pki.mps, pki.mps_chain), published_jwk(pki.status, pki.status_chain)]
     issuer.sign = signer(issuer, pki.status, pki.status_chain)
 
-    code, err = receive(issuer, capsys)
+    err = receive_refused(issuer, tmp_path, capsys)
 
-    assert code == 1
     assert "offer refused: the issuer sent a credential" in err
     expected = "untrusted_certificate" if pinned else "untrusted_issuer: key 'status-key' is certified for"
     assert expected in err
     assert "nothing was stored" in err
-    assert_nothing_stored(tmp_path)
 
 
 def test_without_a_root_the_status_key_is_refused_even_under_the_issuer_certificate(
@@ -96,11 +75,9 @@ def test_without_a_root_the_status_key_is_refused_even_under_the_issuer_certific
     issuer.jwks = [published_jwk(pki.mps, pki.mps_chain), published_jwk(pki.status, pki.status_chain)]
     issuer.sign = signer(issuer, pki.status, pki.mps_chain)
 
-    code, err = receive(issuer, capsys)
+    err = receive_refused(issuer, tmp_path, capsys)
 
-    assert code == 1
     assert "key 'status-key' is certified for status-list, not for mps" in err
-    assert_nothing_stored(tmp_path)
 
 
 def test_a_jwk_whose_certificate_holds_another_key_is_refused(
@@ -112,11 +89,9 @@ def test_a_jwk_whose_certificate_holds_another_key_is_refused(
     issuer.jwks = [published_jwk(pki.mps, pki.mps_chain), published_jwk(pki.status, pki.mps_chain)]
     issuer.sign = signer(issuer, pki.status, pki.mps_chain)
 
-    code, err = receive(issuer, capsys)
+    err = receive_refused(issuer, tmp_path, capsys)
 
-    assert code == 1
     assert "the issuer publishes an unusable key" in err
-    assert_nothing_stored(tmp_path)
 
 
 def test_a_credential_chaining_to_another_root_is_refused_when_a_root_is_pinned(
@@ -129,11 +104,9 @@ def test_a_credential_chaining_to_another_root_is_refused_when_a_root_is_pinned(
     issuer.jwks = [published_jwk(other.mps, other.mps_chain), published_jwk(other.status, other.status_chain)]
     issuer.sign = signer(issuer, other.mps, other.mps_chain)
 
-    code, err = receive(issuer, capsys)
+    err = receive_refused(issuer, tmp_path, capsys)
 
-    assert code == 1
     assert "not certified under your national root: untrusted_certificate" in err
-    assert_nothing_stored(tmp_path)
 
 
 def test_a_credential_without_x5c_is_refused_when_a_root_is_pinned(
@@ -144,11 +117,9 @@ def test_a_credential_without_x5c_is_refused_when_a_root_is_pinned(
     issuer.jwks = [published_jwk(pki.mps, None)]
     issuer.sign = signer(issuer, pki.mps, ())
 
-    code, err = receive(issuer, capsys)
+    err = receive_refused(issuer, tmp_path, capsys)
 
-    assert code == 1
     assert "untrusted_certificate" in err
-    assert_nothing_stored(tmp_path)
 
 
 @pytest.mark.parametrize("pinned", [True, False], ids=["root-pinned", "no-root"])

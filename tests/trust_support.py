@@ -1,30 +1,40 @@
-"""A loopback OpenID4VCI issuer under a throw-away national PKI, signing with whichever key a test chooses.
+"""A loopback OpenID4VCI issuer, signing with whichever key a test chooses, and a wallet to receive from it.
 
-Like the hostile issuer of `test_wallet_safety`, but with certificates: a root, an MPS issuer leaf naming the
-issuer's URL, and a status list signer leaf; the JWKS, credentials and status list are the test's to set.
+A throw-away national PKI goes with it: a root, an MPS issuer leaf naming the issuer's URL, and a status list
+signer leaf; the JWKS, credentials and status list are the test's to set (`test_wallet_safety` publishes bare
+keys, `test_wallet_trust` certified ones).
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+import pytest
+from typer.testing import CliRunner
+
+from client.cli import app, main
+from client.wallet.store import WALLET_FILE
 from shared.credentials import VCT_BY_TYPE
 from shared.encoding import b64url_decode
 from shared.jose import PrivateKey, generate_private_key
-from shared.jose.x509 import create_leaf_certificate, create_root_certificate, x5c_of
+from shared.jose.x509 import create_leaf_certificate, create_root_certificate, der_to_pem, x5c_of
 from shared.sdjwt_vc import issue_credential
 from shared.statuslist import StatusList, sign_status_list_token
 
 VCT = VCT_BY_TYPE["identity"]
 CONFIGURATION = "identity"
 BATCH = 2
+PIN = "482915"
 
 
 @dataclass(frozen=True)
@@ -176,3 +186,55 @@ def status_list_token(fake: FakeIssuer, key: PrivateKey, chain: tuple[bytes, ...
         ttl=300,
         x5c=x5c_of(chain),
     )
+
+
+def offer_link(base: str) -> str:
+    offer = {
+        "credential_issuer": base,
+        "credential_configuration_ids": [CONFIGURATION],
+        "grants": {"urn:ietf:params:oauth:grant-type:pre-authorized_code": {"pre-authorized_code": "abc"}},
+    }
+    return f"openid-credential-offer://?credential_offer={quote(json.dumps(offer), safe='')}"
+
+
+def init_wallet(home: Path, monkeypatch: pytest.MonkeyPatch, root: bytes | None) -> None:
+    """An empty wallet in ``home``, pinning ``root`` if given; the environment points the wallet at it."""
+    monkeypatch.setenv("CANCUOC_HOME", str(home))
+    monkeypatch.setenv("CANCUOC_PIN", PIN)
+    args = ["wallet", "init"]
+    if root is not None:
+        (home / "root.pem").write_bytes(der_to_pem(root))
+        args += ["--trust-anchor", str(home / "root.pem")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+
+
+def receive(fake: FakeIssuer, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """`cancuoc wallet receive` through the console entry point: (exit code, stderr)."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        main(["wallet", "receive", offer_link(fake.base), "--json"])
+    return int(exited.value.code or 0), capsys.readouterr().err
+
+
+def assert_nothing_stored(home: Path) -> None:
+    listed = CliRunner().invoke(app, ["wallet", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert json.loads(listed.stdout) == []
+    with sqlite3.connect(home / WALLET_FILE) as db:
+        assert db.execute("SELECT count(*) FROM cards").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM copies").fetchone() == (0,)
+
+
+def receive_refused(fake: FakeIssuer, home: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """`cancuoc wallet receive` from ``fake``, which must fail (exit 1) storing nothing: its stderr."""
+    code, err = receive(fake, capsys)
+    assert code == 1
+    assert_nothing_stored(home)
+    return err
+
+
+def copies_stored(home: Path) -> int:
+    with sqlite3.connect(home / WALLET_FILE) as db:
+        (count,) = db.execute("SELECT count(*) FROM copies").fetchone()
+    return int(count)
