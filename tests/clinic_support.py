@@ -16,30 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from vp_support import HEALTH, IDENTITY, Party, answer
 
-from shared.credentials import VCT_BY_TYPE, example_health_card, example_identity
+from shared.credentials import example_health_card, example_identity
 from shared.jose import PrivateKey, generate_private_key, public_key_from_jwk
-from shared.jose.x509 import create_leaf_certificate, create_root_certificate, der_to_pem, x5c_of, x509_hash
-from shared.oid4vp.dcql import parse_dcql, plan
+from shared.jose.x509 import create_leaf_certificate, create_root_certificate, der_to_pem, x509_hash
 from shared.oid4vp.presets import PRESETS, allowed_claims
 from shared.oid4vp.registration import sign_registration
 from shared.oid4vp.request import AuthorizationRequest
-from shared.oid4vp.response import presentation_for
-from shared.sdjwt.present import read_unverified
 from shared.sdjwt_vc import issue_credential
 from shared.statuslist import StatusList, sign_status_list_token
-
-IDENTITY, HEALTH = VCT_BY_TYPE["identity"], VCT_BY_TYPE["health_insurance"]
-
-
-@dataclass
-class Party:
-    key: PrivateKey
-    certificate: bytes
-
-    @property
-    def x5c(self) -> list[str]:
-        return x5c_of([self.certificate])
 
 
 @dataclass
@@ -137,23 +123,9 @@ def make_pki(base: str = "http://127.0.0.1:9") -> Pki:
 def wallet_answer(
     request: AuthorizationRequest, credentials: Sequence[str], holder: PrivateKey
 ) -> dict[str, Any]:
-    """The JSON file `cancuoc wallet present ... --out response.json` writes."""
-    views = [read_unverified(c) for c in credentials]
-    chosen = plan(parse_dcql(request.dcql_query), [(v.claims["vct"], v.claims) for v in views])
-    token = {
-        query_id: [
-            presentation_for(
-                credentials[match.candidate],
-                match.paths,
-                holder,
-                client_id=request.client_id,
-                nonce=request.nonce,
-                issued_at=int(datetime.now(UTC).timestamp()),
-            )
-        ]
-        for query_id, match in chosen.items()
-    }
-    return {"vp_token": token, "state": request.state}
+    """The JSON file `cancuoc wallet present ... --out response.json` writes, presented now."""
+    issued_at = int(datetime.now(UTC).timestamp())
+    return answer(request, credentials, holder=holder, issued_at=issued_at).to_json()
 
 
 @contextmanager
