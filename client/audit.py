@@ -11,11 +11,12 @@ from typing import Annotated, Any
 
 import typer
 
+from client.home import default_home
 from client.verifier import UsageError
 from client.verifier.args import parse_time, read_text
 from client.verifier.commands import guarded
 from client.verifier.report import finish_report
-from client.verifier.state import VerifierState, default_home
+from client.verifier.state import VerifierState
 from shared.errors import CredentialError
 from shared.jose import decode_jws_unverified
 from shared.oid4vp.presentation import PresentationPolicy, check_presentation

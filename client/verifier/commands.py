@@ -15,9 +15,10 @@ from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
 import typer
 
+from client.home import default_home
 from client.verifier import UsageError, VerifierError
 from client.verifier.args import parse_duration, parse_time
-from client.verifier.state import VerifierState, default_home
+from client.verifier.state import VerifierState
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -64,15 +64,6 @@ class CachedStatusList(msgspec.Struct, frozen=True, kw_only=True):
     ttl: float | None = None
 
 
-def default_home(env: Mapping[str, str]) -> Path:
-    """CANCUOC_HOME, else `$XDG_DATA_HOME/cancuoc`, else `~/.local/share/cancuoc` (as the wallet's)."""
-    if env.get("CANCUOC_HOME"):
-        return Path(env["CANCUOC_HOME"])
-    if env.get("XDG_DATA_HOME"):
-        return Path(env["XDG_DATA_HOME"]) / "cancuoc"
-    return Path.home() / ".local" / "share" / "cancuoc"
-
-
 @dataclass(frozen=True)
 class VerifierState:
     """The files of one clinic's verifier, in ``root``."""

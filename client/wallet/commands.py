@@ -16,12 +16,13 @@ import typer
 
 from client import output
 from client.api import IssuerApi
+from client.home import default_home
 from client.qr import NoQrCodeError, is_image, read_qr_image
 from client.receive import MAX_COPIES, PendingOffer, ReceiveError, open_offer, redeem_offer
 from client.wallet import OfferRefusedError, PinFormatError
 from client.wallet.backup import BackupError, export_backup, refuse_existing, restore_backup, write_backup
 from client.wallet.status import check_wallet
-from client.wallet.store import CardSummary, Wallet, create_wallet, default_home, open_wallet, opened
+from client.wallet.store import CardSummary, Wallet, create_wallet, open_wallet, opened
 
 MIN_PIN_DIGITS = 6
 HIDDEN_CLAIMS = frozenset({"cnf", "status", "_sd_alg"})

@@ -6,7 +6,7 @@ import hashlib
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,15 +26,6 @@ from shared.sdjwt.present import read_unverified
 
 WALLET_FILE = "wallet.db"
 TRUST_ANCHOR_ROW = "meta:trust_anchor"
-
-
-def default_home(env: Mapping[str, str]) -> Path:
-    """CANCUOC_HOME, else `$XDG_DATA_HOME/cancuoc`, else `~/.local/share/cancuoc`."""
-    if env.get("CANCUOC_HOME"):
-        return Path(env["CANCUOC_HOME"])
-    if env.get("XDG_DATA_HOME"):
-        return Path(env["XDG_DATA_HOME"]) / "cancuoc"
-    return Path.home() / ".local" / "share" / "cancuoc"
 
 
 @dataclass(frozen=True)
