@@ -79,7 +79,7 @@ def public_key_from_jwk(jwk: Mapping[str, Any], *, kid: str | None = None) -> Pu
         # Hot path of every KB-JWT check: decode the point directly; cryptography checks it is on the curve.
         key = _p256_point(jwk)
         return PublicKey(key, ES256, {"kty": "EC", "crv": "P-256", "x": jwk["x"], "y": jwk["y"]}, kid)
-    return _wrap_public(_load_jwk(jwk), kid)
+    return wrap_public_key(_load_jwk(jwk), kid)
 
 
 def private_key_from_jwk(jwk: Mapping[str, Any]) -> PrivateKey:
@@ -185,7 +185,8 @@ def _load_jwk(jwk: Mapping[str, Any]) -> Any:
     raise UnsupportedAlgorithmError(f"unsupported JWK kty={kty!r} crv={crv!r}", reason="bad_key_type")
 
 
-def _wrap_public(key: Any, kid: str | None) -> PublicKey:
+def wrap_public_key(key: Any, kid: str | None = None) -> PublicKey:
+    """A `cryptography` P-256 or Ed25519 public key bound to its algorithm, with its JWK."""
     if isinstance(key, ec.EllipticCurvePublicKey):
         if not isinstance(key.curve, ec.SECP256R1):
             raise UnsupportedAlgorithmError("only the P-256 curve is supported", reason="bad_key_type")
@@ -204,4 +205,4 @@ def _wrap_public(key: Any, kid: str | None) -> PublicKey:
 
 
 def _wrap_private(key: PrivateKeyObject, kid: str | None) -> PrivateKey:
-    return PrivateKey(key, _wrap_public(key.public_key(), kid))
+    return PrivateKey(key, wrap_public_key(key.public_key(), kid))

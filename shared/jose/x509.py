@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,11 +22,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store, VerificationError
 
-from shared.credentials import ALLOWED_ISSUER_ROLE
 from shared.encoding import b64url_encode
 from shared.errors import UntrustedCertificateError, UntrustedIssuerError
 from shared.jose.jws import KeyResolver
-from shared.jose.keys import ES256_HALF, PrivateKey, PublicKey, public_key_from_jwk
+from shared.jose.keys import PrivateKey, PublicKey, wrap_public_key
 
 ROLE_URI_PREFIX = "urn:cancuoc:role:"
 ROLES = frozenset({"mps", "vss", "status-list", "registrar", "verifier"})
@@ -141,15 +140,7 @@ def certificate_public_key(der: bytes) -> PublicKey:
     key = _load(der).public_key()
     if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
         raise UntrustedCertificateError("the certificate key is not a P-256 key", reason="x5c_malformed")
-    numbers = key.public_numbers()
-    return public_key_from_jwk(
-        {
-            "kty": "EC",
-            "crv": "P-256",
-            "x": b64url_encode(numbers.x.to_bytes(ES256_HALF, "big")),
-            "y": b64url_encode(numbers.y.to_bytes(ES256_HALF, "big")),
-        }
-    )
+    return wrap_public_key(key)
 
 
 def verify_chain(x5c: object, anchors: Sequence[bytes], *, now: datetime) -> VerifiedChain:
@@ -200,11 +191,18 @@ def verify_chain(x5c: object, anchors: Sequence[bytes], *, now: datetime) -> Ver
     )
 
 
-def x5c_issuer_resolver(anchors: Sequence[bytes], *, now: datetime) -> KeyResolver:
+ChainVerifier = Callable[..., VerifiedChain]
+"""`verify_chain` or a stand-in with its signature and results (`shared.oid4vp.chains.ChainCache.verify`)."""
+
+
+def x5c_issuer_resolver(
+    anchors: Sequence[bytes], *, now: datetime, verify: ChainVerifier = verify_chain
+) -> KeyResolver:
     """A key resolver for credentials: the ``x5c`` leaf of an issuer allowed for ``vct``, named by ``iss``."""
+    from shared.credentials import ALLOWED_ISSUER_ROLE  # lazy: the credential types are not JOSE's to load
 
     def resolve(header: Mapping[str, Any], payload: Mapping[str, Any]) -> PublicKey:
-        chain = _header_chain(header, anchors, now)
+        chain = _header_chain(header, anchors, now, verify)
         roles = chain.roles & ISSUER_ROLES
         if not roles:
             raise UntrustedCertificateError("the certificate is not an issuer's", reason="missing_role")
@@ -225,11 +223,13 @@ def x5c_issuer_resolver(anchors: Sequence[bytes], *, now: datetime) -> KeyResolv
     return resolve
 
 
-def x5c_status_resolver(anchors: Sequence[bytes], *, now: datetime) -> KeyResolver:
+def x5c_status_resolver(
+    anchors: Sequence[bytes], *, now: datetime, verify: ChainVerifier = verify_chain
+) -> KeyResolver:
     """A key resolver for status list tokens: the ``x5c`` leaf must be the status-list signer's."""
 
     def resolve(header: Mapping[str, Any], payload: Mapping[str, Any]) -> PublicKey:
-        chain = _header_chain(header, anchors, now)
+        chain = _header_chain(header, anchors, now, verify)
         if STATUS_LIST_ROLE not in chain.roles:
             raise UntrustedCertificateError(
                 "the certificate is not the status list signer's", reason="missing_role"
@@ -239,10 +239,12 @@ def x5c_status_resolver(anchors: Sequence[bytes], *, now: datetime) -> KeyResolv
     return resolve
 
 
-def _header_chain(header: Mapping[str, Any], anchors: Sequence[bytes], now: datetime) -> VerifiedChain:
+def _header_chain(
+    header: Mapping[str, Any], anchors: Sequence[bytes], now: datetime, verify: ChainVerifier
+) -> VerifiedChain:
     if "x5c" not in header:
         raise UntrustedCertificateError("the JWS header has no x5c certificate chain", reason="missing_x5c")
-    return verify_chain(header["x5c"], anchors, now=now)
+    return verify(header["x5c"], anchors, now=now)
 
 
 def _decode_x5c(x5c: object) -> list[bytes]:

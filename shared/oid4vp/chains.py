@@ -10,15 +10,13 @@ as it always does. The cache holds no clock; it is a plain value the caller keep
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from shared.errors import CredentialError, UntrustedCertificateError
+from shared.errors import CredentialError
 from shared.jose.jws import KeyResolver
-from shared.jose.keys import PublicKey
-from shared.jose.x509 import STATUS_LIST_ROLE, VerifiedChain, verify_chain
+from shared.jose.x509 import VerifiedChain, verify_chain, x5c_status_resolver
 
 MAX_CHAINS = 256
 """Distinct (chain, anchors) pairs kept; a full cache starts over (a clinic trusts a handful of signers)."""
@@ -70,17 +68,4 @@ class ChainCache:
 
     def status_resolver(self, anchors: Sequence[bytes], *, now: datetime) -> KeyResolver:
         """`shared.jose.x509.x5c_status_resolver` over this cache: the x5c leaf must be the status signer."""
-
-        def resolve(header: Mapping[str, Any], payload: Mapping[str, Any]) -> PublicKey:
-            if "x5c" not in header:
-                raise UntrustedCertificateError(
-                    "the JWS header has no x5c certificate chain", reason="missing_x5c"
-                )
-            chain = self.verify(header["x5c"], anchors, now=now)
-            if STATUS_LIST_ROLE not in chain.roles:
-                raise UntrustedCertificateError(
-                    "the certificate is not the status list signer's", reason="missing_role"
-                )
-            return chain.key
-
-        return resolve
+        return x5c_status_resolver(anchors, now=now, verify=self.verify)

@@ -29,7 +29,7 @@ from shared.jose import (
     verify_jws,
     verify_signature,
 )
-from shared.jose.x509 import VerifiedChain
+from shared.jose.x509 import ISSUER_ROLES, VerifiedChain, verify_chain
 from shared.oid4vp.chains import ChainCache
 from shared.oid4vp.report import PresentedCredential, Report
 from shared.oid4vp.status import StatusLookup, check_credential_status
@@ -38,8 +38,6 @@ from shared.sdjwt.present import KB_JWT_TYP
 from shared.sdjwt.process import ClaimPath, process_payload
 from shared.sdjwt.verify import KeyBindingPolicy, check_validity, holder_public_key
 from shared.sdjwt_vc import NEVER_DISCLOSABLE, TYP
-
-ISSUER_ROLES = frozenset({"mps", "vss"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +118,8 @@ def check_presentation(
 def _issuer_chain(jws: Jws, policy: PresentationPolicy) -> VerifiedChain:
     if "x5c" not in jws.header:  # HAIP §6.1: issuer keys come from x5c
         raise UntrustedCertificateError("the credential has no x5c certificate chain", reason="missing_x5c")
-    chain = (policy.chains or ChainCache()).verify(jws.header["x5c"], policy.anchors, now=policy.now)
+    verify = verify_chain if policy.chains is None else policy.chains.verify
+    chain = verify(jws.header["x5c"], policy.anchors, now=policy.now)
     if not chain.roles & ISSUER_ROLES:
         raise UntrustedCertificateError("the certificate is not an issuer's", reason="missing_role")
     return chain
