@@ -280,22 +280,15 @@ def unrequested_paths(cq: CredentialQuery, disclosed: Iterable[ClaimPath]) -> li
 
 _END = object()
 """Marks, in a path tree, that a requested path ends at this node."""
-_TREES: dict[tuple[ClaimPath, ...], dict[Any, Any]] = {}
-_TREES_SIZE = 64
 
 
 def _path_tree(paths: tuple[ClaimPath, ...]) -> dict[Any, Any]:
-    tree = _TREES.get(paths)
-    if tree is None:
-        tree = {}
-        for path in paths:
-            node = tree
-            for component in path:
-                node = node.setdefault(component, {})
-            node[_END] = True
-        if len(_TREES) >= _TREES_SIZE:
-            _TREES.clear()
-        _TREES[paths] = tree
+    tree: dict[Any, Any] = {}
+    for path in paths:
+        node = tree
+        for component in path:
+            node = node.setdefault(component, {})
+        node[_END] = True
     return tree
 
 

@@ -95,14 +95,18 @@ def verify_response(
 
 
 def _parse_query(dcql_query: dict[str, Any]) -> DcqlQuery:
-    """`parse_dcql`, remembered by the query's exact JSON (a verifier checks many answers to one request)."""
+    """`parse_dcql`, remembered by the query's exact JSON (a verifier checks many answers to one request).
+
+    A miss parses the JSON itself, not ``dcql_query``: values that encode alike (a tuple and a list) then
+    parse alike, whichever came first.
+    """
     try:
         key = msgspec.json.encode(dcql_query)
     except (TypeError, msgspec.EncodeError):
         return parse_dcql(dcql_query)  # not JSON: let it say why
     query = _QUERIES.get(key)
     if query is None:
-        query = parse_dcql(dcql_query)
+        query = parse_dcql(msgspec.json.decode(key))
         if len(_QUERIES) >= MAX_QUERIES:
             _QUERIES.clear()
         _QUERIES[key] = query
