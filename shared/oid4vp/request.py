@@ -21,7 +21,7 @@ from shared.errors import (
     UntrustedCertificateError,
     VpFormatsNotSupportedError,
 )
-from shared.jose import PrivateKey, check_typ, decode_jws_unverified, sign_jwt, verify_jws
+from shared.jose import PrivateKey, check_typ, decode_jws_unverified, sign_jwt, verify_signature
 from shared.jose.x509 import VerifiedChain, verify_chain, x5c_of, x509_hash
 from shared.oid4vp.dcql import SD_JWT_FORMAT, DcqlQuery, parse_dcql
 from shared.oid4vp.registration import Registration, over_asked, verify_registration
@@ -142,7 +142,7 @@ def verify_request_object(
         raise UntrustedCertificateError("the certificate is not a verifier's", reason="missing_role")
     if client_id != X509_HASH + x509_hash(chain.leaf):
         raise InvalidRequestError("client_id is not the x509_hash of the leaf", reason="x509_hash_mismatch")
-    verify_jws(token, chain.key, typ=REQUEST_TYP, what="request object")
+    verify_signature(jws, chain.key)  # the object decoded and typ-checked above
     _check_parameters(claims, now.timestamp(), leeway_seconds)
     try:
         request = msgspec.convert(claims, AuthorizationRequest)
