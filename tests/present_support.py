@@ -22,7 +22,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 from server_process import running_server
-from test_wallet import PIN, runner, wallet_env
+from test_wallet import PIN, receive_all, runner, seeded_citizen, wallet_env
 
 from client.api import ServerApi
 from client.cli import app, main
@@ -160,9 +160,7 @@ class Holder:
 @pytest.fixture(scope="module")
 def holder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Holder]:
     with running_server(tmp_path_factory.mktemp("present-server")) as server:
-        seeded = json.loads(server.command("seed", "--citizens", "3", "--seed", "2", "--json"))
-        citizen = next(c for c in seeded if c["has_health_card"] and c["has_social_book"])
-        tokens = {issuer: server.create_operator(f"{issuer}-officer") for issuer in ("mps", "vss")}
+        citizen, tokens = seeded_citizen(server)
         authority = Authority.of_server(server.data_dir / "keys")
         home = tmp_path_factory.mktemp("present-home")
         anchor_file = home.parent / "root.pem"
@@ -170,17 +168,7 @@ def holder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Holder]:
         state = Holder(home, server.base_url, tokens, citizen, {}, authority, anchor_file)
         made = state.wallet("init", "--trust-anchor", str(anchor_file))
         assert made.exit_code == 0, made.output
-        for issuer, configurations in (
-            ("mps", ["identity"]),
-            ("vss", ["health_insurance", "social_insurance"]),
-        ):
-            with ServerApi(server.base_url, tokens[issuer]) as officer:
-                offer = officer.create_offer(issuer, citizen["citizen_id"], configurations)
-            got = state.wallet(
-                "receive", offer.offer_uri, "--tx-code", offer.tx_code or "", "--copies", "3", "--json"
-            )
-            assert got.exit_code == 0, got.output
-            state.cards.update({c["configuration_id"]: c["id"] for c in json.loads(got.stdout)})
+        state.cards = receive_all(state.wallet, server.base_url, tokens, citizen["citizen_id"], copies=3)
         root = httpx.get(f"{server.base_url}/pki/root.pem")
         state.server_root = pem_to_der(root.content) if root.status_code == 200 else None
         yield state

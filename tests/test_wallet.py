@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from server_process import running_server
+from server_process import RunningServer, running_server
 from typer.testing import CliRunner
 
 from client.api import ServerApi
@@ -58,12 +58,34 @@ def run_main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, 
     return int(exited.value.code or 0), capsys.readouterr().err
 
 
+def seeded_citizen(server: RunningServer) -> tuple[dict[str, Any], dict[str, str]]:
+    """Seed the server; a citizen who has all three cards, and an officer's token for each issuer."""
+    seeded = json.loads(server.command("seed", "--citizens", "3", "--seed", "2", "--json"))
+    citizen = next(c for c in seeded if c["has_health_card"] and c["has_social_book"])
+    tokens = {issuer: server.create_operator(f"{issuer}-officer") for issuer in ("mps", "vss")}
+    return citizen, tokens
+
+
+def receive_all(
+    wallet: Callable[..., Any], server: str, tokens: dict[str, str], citizen_id: str, copies: int
+) -> dict[str, str]:
+    """Receive each issuer's offer of the citizen's three cards with ``wallet(*args)``: configuration → id."""
+    cards: dict[str, str] = {}
+    for issuer, configurations in (("mps", ["identity"]), ("vss", ["health_insurance", "social_insurance"])):
+        with ServerApi(server, tokens[issuer]) as officer:
+            offer = officer.create_offer(issuer, citizen_id, configurations)
+        got = wallet(
+            "receive", offer.offer_uri, "--tx-code", offer.tx_code or "", "--copies", str(copies), "--json"
+        )
+        assert got.exit_code == 0, got.output
+        cards.update({c["configuration_id"]: c["id"] for c in json.loads(got.stdout)})
+    return cards
+
+
 @pytest.fixture(scope="module")
 def received(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Received]:
     with running_server(tmp_path_factory.mktemp("wallet-server")) as server:
-        seeded = json.loads(server.command("seed", "--citizens", "3", "--seed", "2", "--json"))
-        citizen = next(c for c in seeded if c["has_health_card"] and c["has_social_book"])
-        tokens = {issuer: server.create_operator(f"{issuer}-officer") for issuer in ("mps", "vss")}
+        citizen, tokens = seeded_citizen(server)
         home = tmp_path_factory.mktemp("wallet-home")
         state = Received(home, server.base_url, citizen, [])
         assert state.wallet("init").exit_code == 0

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from server_process import RunningServer, running_server
-from test_wallet import PIN, run_main, runner, wallet_env
+from test_wallet import PIN, receive_all, run_main, runner, seeded_citizen, wallet_env
 
 from client.api import ServerApi
 from client.cli import app
@@ -51,24 +51,12 @@ class Holder:
 def holder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Holder]:
     with ExitStack() as stack:
         server = stack.enter_context(running_server(tmp_path_factory.mktemp("status-server")))
-        seeded = json.loads(server.command("seed", "--citizens", "3", "--seed", "2", "--json"))
-        citizen = next(c for c in seeded if c["has_health_card"] and c["has_social_book"])
-        tokens = {issuer: server.create_operator(f"{issuer}-officer") for issuer in ("mps", "vss")}
+        citizen, tokens = seeded_citizen(server)
         state = Holder(
             tmp_path_factory.mktemp("status-home"), server, citizen["citizen_id"], tokens["vss"], {}, stack
         )
         assert state.wallet("init").exit_code == 0
-        for issuer, configurations in (
-            ("mps", ["identity"]),
-            ("vss", ["health_insurance", "social_insurance"]),
-        ):
-            with ServerApi(server.base_url, tokens[issuer]) as officer:
-                offer = officer.create_offer(issuer, citizen["citizen_id"], configurations)
-            result = state.wallet(
-                "receive", offer.offer_uri, "--tx-code", offer.tx_code or "", "--copies", "2", "--json"
-            )
-            assert result.exit_code == 0, result.output
-            state.cards.update({c["configuration_id"]: c["id"] for c in json.loads(result.stdout)})
+        state.cards = receive_all(state.wallet, server.base_url, tokens, state.citizen_id, copies=2)
         yield state
 
 
