@@ -34,6 +34,15 @@ wallet_app = typer.Typer(
 )
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+LangOption = Annotated[
+    str | None, typer.Option("--lang", help="vi or en: the issuer's names for the claims (default: $LANG).")
+]
+TxCodeOption = Annotated[
+    str | None, typer.Option("--tx-code", help="The transaction code sent to you separately.")
+]
+CopiesOption = Annotated[
+    int, typer.Option("--copies", min=1, max=MAX_COPIES, help="Copies to ask for (one per verifier).")
+]
 
 
 def _home() -> Path:
@@ -88,12 +97,8 @@ def receive(
     offer: Annotated[
         str, typer.Argument(help="An openid-credential-offer:// link, a credential_offer_uri URL, or a file.")
     ],
-    tx_code: Annotated[
-        str | None, typer.Option("--tx-code", help="The transaction code sent to you separately.")
-    ] = None,
-    copies: Annotated[
-        int, typer.Option("--copies", min=1, max=MAX_COPIES, help="Copies to ask for (one per verifier).")
-    ] = MAX_COPIES,
+    tx_code: TxCodeOption = None,
+    copies: CopiesOption = MAX_COPIES,
     as_json: JsonOption = False,
 ) -> None:
     """Receive the credentials of an offer and keep them in the wallet, each copy bound to a new key.
@@ -108,8 +113,7 @@ def receive(
             pending = open_offer(api, link)
             if not as_json:
                 _show_offer(pending)
-            if pending.needs_tx_code and not tx_code:
-                tx_code = str(typer.prompt("Transaction code"))
+            tx_code = _tx_code(pending.needs_tx_code, tx_code)
             now = datetime.now(UTC)
             anchor = wallet.trust_anchor()
             cards = redeem_offer(api, pending, tx_code=tx_code, copies=copies, now=now, anchor=anchor)
@@ -144,18 +148,13 @@ def show(
     card_id: Annotated[str, typer.Argument(metavar="ID", help="A card id from `cancuoc wallet list`.")],
     as_json: JsonOption = False,
     raw: Annotated[bool, typer.Option("--raw", help="Print one stored SD-JWT exactly as issued.")] = False,
-    lang: Annotated[
-        str | None,
-        typer.Option("--lang", help="vi or en: the issuer's names for the claims (default: $LANG)."),
-    ] = None,
+    lang: LangOption = None,
 ) -> None:
     """Show the claims of a card with the issuer's display names, or (--raw) one stored credential as issued.
 
     Example: cancuoc wallet show 3f9a1c02b7de --lang vi
     """
-    language = lang or ("vi" if os.environ.get("LANG", "").lower().startswith("vi") else "en")
-    if language not in ("vi", "en"):
-        raise typer.BadParameter("--lang must be vi or en")
+    language = _language(lang)
     with opened(_unlock()) as wallet:
         card = wallet.get_card(card_id)
     if raw:
@@ -272,6 +271,20 @@ def _offer_link(offer: str) -> str:
     if scheme in ("http", "https") and "credential_offer" not in urlsplit(text).query:
         return f"openid-credential-offer://?credential_offer_uri={quote(text, safe='')}"
     return text
+
+
+def _tx_code(needed: bool, given: str | None) -> str | None:
+    """The code given, else asked for when the offer needs one."""
+    if needed and not given:
+        return str(typer.prompt("Transaction code"))
+    return given
+
+
+def _language(lang: str | None) -> str:
+    language = lang or ("vi" if os.environ.get("LANG", "").lower().startswith("vi") else "en")
+    if language not in ("vi", "en"):
+        raise typer.BadParameter("--lang must be vi or en")
+    return language
 
 
 def _show_offer(pending: PendingOffer) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,7 +14,18 @@ from client.api import IssuerApi
 from client.receive import MAX_COPIES
 from client.wallet import WalletError
 from client.wallet.backup import write_backup
-from client.wallet.commands import JsonOption, _offer_link, _summary_json, _unlock, wallet_app
+from client.wallet.commands import (
+    CopiesOption,
+    JsonOption,
+    LangOption,
+    TxCodeOption,
+    _language,
+    _offer_link,
+    _summary_json,
+    _tx_code,
+    _unlock,
+    wallet_app,
+)
 from client.wallet.copies import linkable_warning, low_copies_warning
 from client.wallet.present import (
     Answer,
@@ -35,10 +45,6 @@ from client.wallet.refresh import open_refresh, redeem_refresh
 from client.wallet.store import opened
 from client.wallet.trust import fingerprint, load_trust_anchor
 from shared.oid4vp.request import VerifiedRequest
-
-LangOption = Annotated[
-    str | None, typer.Option("--lang", help="vi or en: the issuer's names for the claims (default: $LANG).")
-]
 
 
 @wallet_app.command()
@@ -159,12 +165,8 @@ def refresh(
     offer: Annotated[
         str, typer.Argument(help="A new offer of the same credential (link, URL, file, QR image).")
     ],
-    tx_code: Annotated[
-        str | None, typer.Option("--tx-code", help="The transaction code sent to you separately.")
-    ] = None,
-    copies: Annotated[
-        int, typer.Option("--copies", min=1, max=MAX_COPIES, help="Copies to ask for (one per verifier).")
-    ] = MAX_COPIES,
+    tx_code: TxCodeOption = None,
+    copies: CopiesOption = MAX_COPIES,
     as_json: JsonOption = False,
 ) -> None:
     """Add new copies to a card from a new offer of the same credential by the same issuer; used copies go.
@@ -178,8 +180,7 @@ def refresh(
             wallet.copies_left(card_id)
             return
         pending = open_refresh(api, summary, link)
-        if pending.needs_tx_code and not tx_code:
-            tx_code = str(typer.prompt("Transaction code"))
+        tx_code = _tx_code(pending.needs_tx_code, tx_code)
         redeem_refresh(wallet, api, summary, pending, tx_code=tx_code, copies=copies, now=datetime.now(UTC))
         refreshed = next(s for s in wallet.list_cards() if s.id == card_id)
     if as_json:
@@ -216,10 +217,3 @@ def _entry_head(entry: Any) -> dict[str, Any]:
 
 def _path(path: list[Any]) -> str:
     return "/".join("*" if p is None else str(p) for p in path)
-
-
-def _language(lang: str | None) -> str:
-    language = lang or ("vi" if os.environ.get("LANG", "").lower().startswith("vi") else "en")
-    if language not in ("vi", "en"):
-        raise typer.BadParameter("--lang must be vi or en")
-    return language
