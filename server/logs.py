@@ -62,7 +62,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": _timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "event": record.getMessage(),
@@ -208,7 +208,15 @@ class AccessLog:
             if error := _state(scope).get(_STATE_ERROR):
                 fields["error"] = error
             level = logging.WARNING if status >= 500 else logging.INFO
-            self.logger.log(level, "request", extra={"fields": fields})
+            logger = self.logger
+            if logger.isEnabledFor(level):
+                # `Logger.log` without its stack walk (`findCaller`): no formatter here reads the source line.
+                extra = {"fields": fields}
+                logger.handle(
+                    logger.makeRecord(
+                        logger.name, level, "(unknown file)", 0, "request", (), None, extra=extra
+                    )
+                )
 
 
 def _route(scope: Scope) -> dict[str, object]:
@@ -222,6 +230,22 @@ def _route(scope: Scope) -> dict[str, object]:
     if issuer in _ISSUERS:
         route["issuer"] = issuer
     return route
+
+
+_second: tuple[int, str] = (-1, "")
+
+
+def _timestamp(created: float) -> str:
+    """``datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")``, the seconds made once."""
+    global _second
+    second = int(created)
+    micros = round((created - second) * 1e6)  # rounded half to even, as `datetime.fromtimestamp` does
+    if micros >= 1_000_000:
+        second, micros = second + 1, micros - 1_000_000
+    cached = _second
+    if cached[0] != second:
+        cached = _second = (second, datetime.fromtimestamp(second, UTC).isoformat()[:-6])
+    return f"{cached[1]}.{micros // 1000:03d}+00:00"
 
 
 def _state(scope: Scope) -> dict[str, Any]:
