@@ -4,29 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from client.local_server import LocalServerError
+from client.local_server import LocalServerError, console_script
 
 COMMAND_SECONDS = 120
 CHECK_IN_SECONDS = 60
 """How long the clinic's `verifier request` waits for the wallet (`--timeout`)."""
 LINK_PREFIX = "openid4vp://"
-
-
-def cancuoc_executable() -> str:
-    """The `cancuoc` console script beside this interpreter, else on PATH."""
-    beside = Path(sys.executable).parent / "cancuoc"
-    found = str(beside) if beside.exists() else shutil.which("cancuoc")
-    if not found:
-        raise LocalServerError("cancuoc is not installed (run `make demo`, which installs it)")
-    return found
 
 
 @dataclass(frozen=True)
@@ -44,7 +33,7 @@ class Cli:
     def run(self, *args: str, exit_codes: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
         """Run ``cancuoc ARGS`` to the end; an exit code outside ``exit_codes`` stops the demo."""
         done = subprocess.run(  # noqa: S603 - our own console script with fixed arguments
-            [cancuoc_executable(), *args],
+            [console_script("cancuoc"), *args],
             env=self.environment(),
             cwd=self.home,
             capture_output=True,
@@ -63,7 +52,7 @@ class Cli:
     def start(self, *args: str) -> subprocess.Popen[str]:
         """Start ``cancuoc ARGS`` in the background, stdout and stderr piped."""
         return subprocess.Popen(  # noqa: S603 - our own console script with fixed arguments
-            [cancuoc_executable(), *args],
+            [console_script("cancuoc"), *args],
             env=self.environment(),
             cwd=self.home,
             stdout=subprocess.PIPE,

@@ -46,19 +46,19 @@ class LocalServer:
         return json.loads(done.stdout)
 
 
-def server_executable() -> str:
-    """The `cancuoc-server` console script beside this interpreter, else on PATH."""
-    beside = Path(sys.executable).parent / "cancuoc-server"
-    found = str(beside) if beside.exists() else shutil.which("cancuoc-server")
+def console_script(name: str) -> str:
+    """The console script ``name`` beside this interpreter, else on PATH."""
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
     if not found:
-        raise LocalServerError("cancuoc-server is not installed (run `make demo`, which installs it)")
+        raise LocalServerError(f"{name} is not installed (run `make demo`, which installs it)")
     return found
 
 
 @contextmanager
 def local_server(data_dir: Path) -> Iterator[LocalServer]:
     """Start `cancuoc-server serve` on a free loopback port; stop it on exit."""
-    executable = server_executable()
+    executable = console_script("cancuoc-server")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
