@@ -143,9 +143,7 @@ def enroll(
     output.plain(f"client id: {enrolled['client_id']}")
     output.plain(f"purpose: {enrolled['purpose']}")
     for allowed in enrolled["allowed"]:
-        output.plain(
-            f"  may ask {allowed['vct']}: {', '.join('.'.join(map(str, p)) for p in allowed['claims'])}"
-        )
+        output.plain(f"  {_may_ask(allowed)}")
 
 
 @verifier_app.command()
@@ -165,9 +163,7 @@ def show(as_json: JsonOption = False) -> None:
     rows = [(k, _cell(v)) for k, v in summary.items() if k not in ("status_lists", "allowed")]
     output.table("verifier", ("", ""), rows)
     for allowed in summary.get("allowed", []):
-        output.plain(
-            f"may ask {allowed['vct']}: {', '.join('.'.join(map(str, p)) for p in allowed['claims'])}"
-        )
+        output.plain(_may_ask(allowed))
     for cached in summary["status_lists"]:
         output.plain(
             f"status list {cached['uri']}: fetched {cached['age_seconds']} s ago, ttl {cached['ttl']}"
@@ -308,6 +304,12 @@ def _emit(value: dict[str, Any], as_json: bool) -> None:
         return
     for key, item in value.items():
         output.plain(f"{key}: {item}")
+
+
+def _may_ask(allowed: dict[str, Any]) -> str:
+    """One type the clinic is registered for, with its claim paths."""
+    claims = ", ".join(".".join(map(str, path)) for path in allowed["claims"])
+    return f"may ask {allowed['vct']}: {claims}"
 
 
 def _cell(value: Any) -> str:
