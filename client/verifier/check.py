@@ -36,66 +36,48 @@ if TYPE_CHECKING:
 LEEWAY_SECONDS = 60
 MAX_LISTS = 64
 _CHAINS = ChainCache()
-MAX_REQUESTS = 64
 _LISTS: dict[tuple[str, str, bytes], tuple[StatusListToken, object]] = {}
 """Status list tokens that verified: (uri, token, anchor) → the token's claims and its x5c."""
-_REQUESTS: dict[tuple[str, bytes], AuthorizationRequest] = {}
-"""Own request objects that verified: (token, certificate PEM) → the request (frozen)."""
-
-
-def load_request(state: VerifierState, request_jwt: str) -> AuthorizationRequest:
-    """This clinic's own request object, its signature checked against the clinic's certificate.
-
-    The outcome depends only on the exact token and certificate, so a request that verified is remembered
-    by both (a cross-device wait and `make bench` check many answers to one request); failures are not.
-    """
-    config, certificate, _ = state.checking()
-    return _own_request(config.client_id, certificate, request_jwt)
 
 
 def _own_request(client_id: str | None, certificate: bytes, request_jwt: str) -> AuthorizationRequest:
-    token = request_jwt.strip()
-    request = _REQUESTS.get((token, certificate))
-    if request is None:
-        try:
-            jws = verify_jws(token, _own_key(certificate), typ=REQUEST_TYP, what="request object")
-            request = msgspec.convert(jws.payload, AuthorizationRequest)
-        except (CredentialError, msgspec.ValidationError) as exc:
-            raise UsageError(
-                f"the request is not one this clinic signed: {exc}",
-                hint="pass --request with the request.jwt this verifier made for this answer",
-            ) from None
-        if len(_REQUESTS) >= MAX_REQUESTS:
-            _REQUESTS.clear()
-        _REQUESTS[token, certificate] = request
+    """This clinic's own request object, its signature checked against the clinic's certificate."""
+    request = _verified_request(request_jwt.strip(), certificate)
     if request.client_id != client_id:
         raise UsageError("the request was made by another client id", hint="pass this verifier's own request")
     return request
 
 
+@lru_cache(maxsize=64)
+def _verified_request(token: str, certificate: bytes) -> AuthorizationRequest:
+    """The outcome depends only on the exact token and certificate, so a request that verified is remembered
+    by both (a cross-device wait and `make bench` check many answers to one request); failures are not."""
+    try:
+        jws = verify_jws(token, _own_key(certificate), typ=REQUEST_TYP, what="request object")
+        return msgspec.convert(jws.payload, AuthorizationRequest)
+    except (CredentialError, msgspec.ValidationError) as exc:
+        raise UsageError(
+            f"the request is not one this clinic signed: {exc}",
+            hint="pass --request with the request.jwt this verifier made for this answer",
+        ) from None
+
+
 class StatusSource:
     """``status_lookup`` for `verify_response`: the cached token while fresh, else fetched (not offline)."""
 
-    def __init__(
-        self, state: VerifierState, *, now: datetime, offline: bool, anchor: bytes | None = None
-    ) -> None:
+    def __init__(self, state: VerifierState, *, now: datetime, offline: bool, anchor: bytes) -> None:
         self.state = state
         self.now = now
         self.offline = offline
+        self.anchor = anchor
         self._api: RelayApi | None = None
-        self._anchor = anchor
         self._seen: dict[str, str | StatusListToken] = {}
 
     def __call__(self, uri: str) -> str | StatusListToken:
         if uri not in self._seen:  # one answer's presentations share their issuers' lists
             token = self._token(uri)
-            self._seen[uri] = _verified_list(uri, token, self.anchor(), self.now)
+            self._seen[uri] = _verified_list(uri, token, self.anchor, self.now)
         return self._seen[uri]
-
-    def anchor(self) -> bytes:
-        if self._anchor is None:
-            self._anchor = _der(self.state.anchor_pem())
-        return self._anchor
 
     def _token(self, uri: str) -> str:
         cached = self.state.cached_status(uri)
@@ -113,9 +95,7 @@ class StatusSource:
         if self._api is None:
             self._api = RelayApi(self.state.config().server)
         try:
-            fetched = fetch_status_list(
-                self.state, self._api, uri, anchor=self.anchor(), now=datetime.now(UTC)
-            )
+            fetched = fetch_status_list(self.state, self._api, uri, anchor=self.anchor, now=datetime.now(UTC))
         except (ApiError, CredentialError):
             if cached is None:
                 raise
@@ -144,7 +124,7 @@ def check_answer(
         return verify_response(
             answer,
             request,
-            anchors=[source.anchor()],
+            anchors=[source.anchor],
             now=now,
             status_lookup=source,
             allow_stale_seconds=None if allow_stale is None else allow_stale.total_seconds(),

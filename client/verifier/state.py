@@ -23,6 +23,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,6 @@ _SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_READS = 64
 _READS: dict[str, tuple[tuple[int, int, int, int], bytes]] = {}
 """path → (inode, size, mtime_ns, ctime_ns) when read, and the bytes read."""
-_STATUS: dict[str, tuple[bytes, CachedStatusList]] = {}
-"""path → the bytes `read_file` returned and their decoded status list entry."""
 
 
 class Config(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -154,13 +153,7 @@ class VerifierState:
     def cached_status(self, uri: str) -> CachedStatusList | None:
         path = self._path(_status_name(uri))
         try:
-            raw = read_file(path)
-            known = _STATUS.get(path)
-            if known is not None and known[0] is raw:  # the same read: the same (frozen) value
-                cached = known[1]
-            else:
-                cached = msgspec.json.decode(raw, type=CachedStatusList)
-                _STATUS[path] = (raw, cached)
+            cached = _decoded_status(read_file(path))
         except (OSError, msgspec.DecodeError, msgspec.ValidationError):
             return None
         return cached if cached.uri == uri else None
@@ -221,6 +214,12 @@ def _status_name(uri: str) -> str:
     return f"cache/status/{hashlib.sha256(uri.encode()).hexdigest()[:32]}.json"
 
 
+@lru_cache(maxsize=MAX_READS)
+def _decoded_status(raw: bytes) -> CachedStatusList:
+    """The bytes `read_file` returned again (the same object, its hash kept): the same frozen value."""
+    return msgspec.json.decode(raw, type=CachedStatusList)
+
+
 def read_file(path: str | Path) -> bytes:
     """The file's bytes, from memory while it is the same file as when read (see the module docstring)."""
     name = os.fspath(path)
@@ -233,7 +232,6 @@ def read_file(path: str | Path) -> bytes:
         data = file.read()
     if len(_READS) >= MAX_READS:
         _READS.clear()
-        _STATUS.clear()
     _READS[name] = (stamp, data)
     return data
 
