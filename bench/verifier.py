@@ -24,7 +24,7 @@ from rich.table import Table
 
 from bench.core import rate
 from bench.verifier_bundle import Bundle, build_bundle
-from client.verifier.check import check_answer
+from client.verifier.check import Checker, check_answer
 
 WALL_TARGET_MS = 150.0
 RATIO_TARGET = 0.6
@@ -33,14 +33,15 @@ _IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
 
 def measure_throughput(bundle: Bundle, seconds: float) -> dict[str, float]:
-    """Presentations/s through `check_answer` (files already read, status from the fresh cache), beside the
+    """Presentations/s through `Checker.check` (a clinic's state read once, status lists kept while fresh by
+    their ``ttl``), beside the
     raw floor of 2 ES256 verifies per presentation (issuer JWT + KB-JWT) with `cryptography`."""
-    state = bundle.state
+    checker = Checker(bundle.state, offline=True)
     answer = bundle.response.read_text().strip()
     request_jwt = bundle.request.read_text().strip()
 
     def check() -> None:
-        report = check_answer(state, answer, request_jwt, now=datetime.now(UTC), offline=True)
+        report = checker.check(answer, request_jwt, now=datetime.now(UTC))
         if not report.valid:
             raise AssertionError([c for c in report.checks if not c.ok])
 

@@ -44,6 +44,9 @@ class Bundle:
     issuer_key: PrivateKey
     issuer_jwt: str
     presentations: int
+    status_key: PrivateKey
+    status_x5c: list[str]
+    """The status-list signer, for a test that publishes a newer list."""
 
     @property
     def state(self) -> VerifierState:
@@ -160,4 +163,6 @@ def build_bundle(home: Path, now: datetime) -> Bundle:
         leaves["mps"][0],
         credentials[0].split("~")[0],
         sum(len(p) for p in vp_token.values()),
+        status_key,
+        x5c_of([status_cert]),
     )

@@ -62,26 +62,61 @@ def _verified_request(token: str, certificate: bytes) -> AuthorizationRequest:
         ) from None
 
 
-class StatusSource:
-    """``status_lookup`` for `verify_response`: the cached token while fresh, else fetched (not offline)."""
+class Checker:
+    """A clinic's verifier with its state read once: `check` any number of answers to its own requests.
 
-    def __init__(self, state: VerifierState, *, now: datetime, offline: bool, anchor: bytes) -> None:
+    Status list tokens are kept in memory while fresh by their ``ttl`` (the time a verifier may cache them),
+    then read again from the cache folder, else fetched without redirects, verified and cached; ``offline``
+    never fetches. A one-shot `verifier check` and a desk that checks answer after answer run the same code.
+    """
+
+    def __init__(self, state: VerifierState, *, offline: bool = False) -> None:
+        config, certificate, anchor_pem = state.checking()
         self.state = state
-        self.now = now
+        self.client_id = config.client_id
+        self.server = config.server
+        self.certificate = certificate
+        self.anchor = _der(anchor_pem)
         self.offline = offline
-        self.anchor = anchor
+        self._lists: dict[str, CachedStatusList] = {}
         self._api: RelayApi | None = None
-        self._seen: dict[str, str | StatusListToken] = {}
 
-    def __call__(self, uri: str) -> str | StatusListToken:
-        if uri not in self._seen:  # one answer's presentations share their issuers' lists
-            token = self._token(uri)
-            self._seen[uri] = _verified_list(uri, token, self.anchor, self.now)
-        return self._seen[uri]
+    def check(
+        self,
+        answer: Mapping[str, Any] | bytes | str,
+        request_jwt: str,
+        *,
+        now: datetime,
+        allow_stale: timedelta | None = None,
+    ) -> Report:
+        """Verify a wallet's answer (``{"vp_token", "state"}``) to this clinic's request; every check
+        reported."""
+        request = _own_request(self.client_id, self.certificate, request_jwt)
+        seen: dict[str, str | StatusListToken] = {}
 
-    def _token(self, uri: str) -> str:
+        def status_lookup(uri: str) -> str | StatusListToken:
+            if uri not in seen:  # one answer's presentations share their issuers' lists
+                seen[uri] = _verified_list(uri, self._status_token(uri, now), self.anchor, now)
+            return seen[uri]
+
+        return verify_response(
+            answer,
+            request,
+            anchors=[self.anchor],
+            now=now,
+            status_lookup=status_lookup,
+            allow_stale_seconds=None if allow_stale is None else allow_stale.total_seconds(),
+            leeway=LEEWAY_SECONDS,
+            chain_cache=_CHAINS,
+        )
+
+    def _status_token(self, uri: str, now: datetime) -> str:
+        known = self._lists.get(uri)
+        if known is not None and _fresh(known, now):
+            return known.token
         cached = self.state.cached_status(uri)
-        if cached is not None and _fresh(cached, self.now):
+        if cached is not None and _fresh(cached, now):
+            self._lists[uri] = cached
             return cached.token
         if self.offline:
             if cached is None:
@@ -93,18 +128,20 @@ class StatusSource:
         from client.verifier.trust import fetch_status_list
 
         if self._api is None:
-            self._api = RelayApi(self.state.config().server)
+            self._api = RelayApi(self.server)
         try:
             fetched = fetch_status_list(self.state, self._api, uri, anchor=self.anchor, now=datetime.now(UTC))
         except (ApiError, CredentialError):
             if cached is None:
                 raise
             return cached.token
+        self._lists[uri] = fetched
         return fetched.token
 
     def close(self) -> None:
         if self._api is not None:
             self._api.close()
+            self._api = None
 
 
 def check_answer(
@@ -116,23 +153,12 @@ def check_answer(
     allow_stale: timedelta | None = None,
     offline: bool = False,
 ) -> Report:
-    """Verify a wallet's answer (``{"vp_token", "state"}``) to this clinic's request; every check reported."""
-    config, certificate, anchor_pem = state.checking()
-    request = _own_request(config.client_id, certificate, request_jwt)
-    source = StatusSource(state, now=now, offline=offline, anchor=_der(anchor_pem))
+    """One answer checked by a `Checker` made for it (`verifier check`, the end of `verifier request`)."""
+    checker = Checker(state, offline=offline)
     try:
-        return verify_response(
-            answer,
-            request,
-            anchors=[source.anchor],
-            now=now,
-            status_lookup=source,
-            allow_stale_seconds=None if allow_stale is None else allow_stale.total_seconds(),
-            leeway=LEEWAY_SECONDS,
-            chain_cache=_CHAINS,
-        )
+        return checker.check(answer, request_jwt, now=now, allow_stale=allow_stale)
     finally:
-        source.close()
+        checker.close()
 
 
 def _fresh(cached: CachedStatusList, now: datetime) -> bool:

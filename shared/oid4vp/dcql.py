@@ -268,28 +268,37 @@ def missing_required(query: DcqlQuery, answered: Iterable[str]) -> list[str]:
 
 
 def unrequested_paths(cq: CredentialQuery, disclosed: Iterable[ClaimPath]) -> list[ClaimPath]:
-    """Verifier side: disclosed paths that no claims query of ``cq`` covers (on the way to or beneath one).
-
-    A requested path covers a disclosed one when they agree on every position both have, where a ``None``
-    (every element) in the request agrees with any array index; the requested paths are walked as a tree,
-    so each disclosed path costs its own length, not the number of requested paths.
-    """
-    tree = _path_tree(cq.requested_paths())
-    return [d for d in disclosed if not _covered(tree, d)]
+    """Verifier side: disclosed paths that no claims query of ``cq`` covers (see `RequestedPaths`)."""
+    return RequestedPaths(cq.requested_paths()).uncovered(disclosed)
 
 
 _END = object()
 """Marks, in a path tree, that a requested path ends at this node."""
 
 
-def _path_tree(paths: tuple[ClaimPath, ...]) -> dict[Any, Any]:
-    tree: dict[Any, Any] = {}
-    for path in paths:
-        node = tree
-        for component in path:
-            node = node.setdefault(component, {})
-        node[_END] = True
-    return tree
+class RequestedPaths:
+    """The claim paths a query names, as a tree: which disclosed paths lie on the way to or beneath one.
+
+    A requested path covers a disclosed one when they agree on every position both have, where a ``None``
+    (every element) in the request agrees with any array index; walking the tree, each disclosed path costs
+    its own length, not the number of requested paths. Built once per query by a verifier that checks many
+    answers to it.
+    """
+
+    __slots__ = ("_tree",)
+
+    def __init__(self, paths: Iterable[ClaimPath]) -> None:
+        self._tree: dict[Any, Any] = {}
+        for path in paths:
+            node = self._tree
+            for component in path:
+                node = node.setdefault(component, {})
+            node[_END] = True
+
+    def uncovered(self, disclosed: Iterable[ClaimPath]) -> list[ClaimPath]:
+        """The disclosed paths that no requested path covers, in their order."""
+        tree = self._tree
+        return [d for d in disclosed if not _covered(tree, d)]
 
 
 def _covered(tree: dict[Any, Any], placed: ClaimPath) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -18,22 +18,56 @@ from shared.oid4vp.dcql import (
     ClaimsQuery,
     CredentialQuery,
     DcqlQuery,
-    claim_matches,
+    RequestedPaths,
     missing_required,
     parse_dcql,
     select_path,
-    unrequested_paths,
 )
 from shared.oid4vp.presentation import CheckedPresentation, PresentationPolicy, check_presentation
 from shared.oid4vp.report import Report
 from shared.oid4vp.request import AuthorizationRequest
 from shared.oid4vp.response import VpResponse, parse_response
 from shared.oid4vp.status import StatusLookup
+from shared.sdjwt.process import ClaimPath
 from shared.sdjwt.verify import KeyBindingPolicy
 
 SAME_HOLDER_CLAIM = "citizen_id"
 MAX_QUERIES = 64
-_QUERIES: dict[bytes, DcqlQuery] = {}
+
+
+class _Asked(NamedTuple):
+    """What one credential query asks for, derived once per query."""
+
+    query: CredentialQuery
+    vct_values: frozenset[str]
+    claims: tuple[ClaimsQuery, ...]
+    options: tuple[tuple[ClaimsQuery, ...], ...]
+    """The claim sets (§6.4.1), each as its claims queries; one empty option when no claim is asked."""
+    paths: RequestedPaths
+
+    @classmethod
+    def of(cls, cq: CredentialQuery) -> _Asked:
+        claims = cq.claims or ()
+        if not claims:
+            options: tuple[tuple[ClaimsQuery, ...], ...] = ((),)
+        elif cq.claim_sets is None:
+            options = (claims,)
+        else:
+            by_id = {c.id: c for c in claims}
+            options = tuple(tuple(by_id[i] for i in option) for option in cq.claim_sets)
+        return cls(cq, frozenset(cq.vct_values), claims, options, RequestedPaths(cq.requested_paths()))
+
+
+class _Query(NamedTuple):
+    dcql: DcqlQuery
+    asked: tuple[_Asked, ...]
+
+    @classmethod
+    def of(cls, query: DcqlQuery) -> _Query:
+        return cls(query, tuple(_Asked.of(cq) for cq in query.credentials))
+
+
+_QUERIES: dict[bytes, _Query] = {}
 
 
 def verify_response(
@@ -54,7 +88,7 @@ def verify_response(
     validations).
     """
     report = Report()
-    query = _parse_query(request.dcql_query)
+    query, asked_for = _parse_query(request.dcql_query)
     parsed = report.run(
         "response_shape", lambda: _shape(response, query), "vp_token answers the query's shape"
     )
@@ -63,8 +97,10 @@ def verify_response(
     report.run("state", lambda: _state(parsed, request), "state matches the request")
     answered: list[str] = []
     checked: list[CheckedPresentation] = []
-    for cq in query.credentials:
-        presentations = (parsed.vp_token or {}).get(cq.id)
+    vp_token = parsed.vp_token or {}
+    for asked in asked_for:
+        cq = asked.query
+        presentations = vp_token.get(cq.id)
         if not presentations:
             continue
         answered.append(cq.id)
@@ -84,8 +120,7 @@ def verify_response(
             result = check_presentation(text, policy, report, query_id=cq.id)
             checked.append(result)
             if result.claims is not None:
-                claims = result.claims
-                answers = partial(_answers, cq, claims, result)
+                answers = partial(_answers, asked, result.claims, result)
                 report.run("dcql", answers, "disclosed exactly what was asked", f"{cq.id}: ")
             if result.credential is not None:
                 report.credentials.append(result.credential)
@@ -94,8 +129,9 @@ def verify_response(
     return report
 
 
-def _parse_query(dcql_query: dict[str, Any]) -> DcqlQuery:
-    """`parse_dcql`, remembered by the query's exact JSON (a verifier checks many answers to one request).
+def _parse_query(dcql_query: dict[str, Any]) -> tuple[DcqlQuery, tuple[_Asked, ...]]:
+    """`parse_dcql` and what each credential query asks, remembered by the query's exact JSON (a verifier
+    checks many answers to one request).
 
     A miss parses the JSON itself, not ``dcql_query``: values that encode alike (a tuple and a list) then
     parse alike, whichever came first.
@@ -103,14 +139,14 @@ def _parse_query(dcql_query: dict[str, Any]) -> DcqlQuery:
     try:
         key = msgspec.json.encode(dcql_query)
     except (TypeError, msgspec.EncodeError):
-        return parse_dcql(dcql_query)  # not JSON: let it say why
-    query = _QUERIES.get(key)
-    if query is None:
-        query = parse_dcql(msgspec.json.decode(key))
+        return _Query.of(parse_dcql(dcql_query))  # not JSON: let it say why
+    known = _QUERIES.get(key)
+    if known is None:
+        known = _Query.of(parse_dcql(msgspec.json.decode(key)))
         if len(_QUERIES) >= MAX_QUERIES:
             _QUERIES.clear()
-        _QUERIES[key] = query
-    return query
+        _QUERIES[key] = known
+    return known
 
 
 def _shape(response: VpResponse | Mapping[str, Any] | bytes | str, query: DcqlQuery) -> VpResponse:
@@ -141,40 +177,30 @@ def _state(response: VpResponse, request: AuthorizationRequest) -> None:
         raise InvalidResponseError("state does not match the request", reason="state_mismatch")
 
 
-def _answers(cq: CredentialQuery, claims: dict[str, Any], result: CheckedPresentation) -> None:
+def _answers(asked: _Asked, claims: dict[str, Any], result: CheckedPresentation) -> None:
     vct = claims.get("vct")
-    if vct not in cq.vct_values:  # P17
+    if vct not in asked.vct_values:  # P17
         raise InvalidResponseError(f"vct {vct!r} was not asked for", reason="vct_not_requested")
-    options = _claim_options(cq)
-    present = {c.path: _present(claims, c) for c in cq.claims or ()}
-    if not any(all(present[c.path] for c in option) for option in options):  # P16
+    present: dict[ClaimPath, bool] = {}
+    matches: dict[ClaimPath, bool] = {}
+    for c in asked.claims:
+        try:
+            found = select_path(claims, c.path)
+        except CredentialError:
+            present[c.path] = matches[c.path] = False
+            continue
+        present[c.path] = True
+        matches[c.path] = c.values is None or any(
+            type(f) is type(v) and f == v for f in found for v in c.values
+        )
+    if not any(all(present[c.path] for c in option) for option in asked.options):  # P16
         raise InvalidResponseError("a requested claim was not disclosed", reason="claim_missing")
-    matches = {
-        c.path: present[c.path] and (c.values is None or claim_matches(claims, c)) for c in cq.claims or ()
-    }
-    if not any(all(matches[c.path] for c in option) for option in options):  # P24: our policy
+    if not any(all(matches[c.path] for c in option) for option in asked.options):  # P24: our policy
         raise InvalidResponseError("a claim does not have a requested value", reason="value_mismatch")
-    extra = unrequested_paths(cq, result.disclosed_paths)
+    extra = asked.paths.uncovered(result.disclosed_paths)
     if extra:
         names = ", ".join("/".join(map(str, p)) for p in extra)
         raise InvalidResponseError(f"disclosed without being asked: {names}", reason="claim_not_requested")
-
-
-def _claim_options(cq: CredentialQuery) -> list[list[ClaimsQuery]]:
-    if not cq.claims:
-        return [[]]
-    if cq.claim_sets is None:
-        return [list(cq.claims)]
-    by_id = {c.id: c for c in cq.claims}
-    return [[by_id[i] for i in option] for option in cq.claim_sets]
-
-
-def _present(claims: dict[str, Any], claim: ClaimsQuery) -> bool:
-    try:
-        select_path(claims, claim.path)
-    except CredentialError:
-        return False
-    return True
 
 
 def _required(query: DcqlQuery, answered: list[str]) -> None:
