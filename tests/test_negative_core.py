@@ -608,6 +608,17 @@ ENCODING_CASES = [
         malformed("bad_base64url"),
     ),
     case(
+        "J9-quote-in-payload",
+        text_parts(payload=PAYLOAD_TEXT[:8] + '"' + PAYLOAD_TEXT[9:]),
+        malformed("bad_base64url"),
+    ),
+    case(
+        # A JSON reader takes each '\\u0041' for 'A'; four of them keep the length a multiple of 4.
+        "J9-json-escape-in-payload",
+        text_parts(payload=PAYLOAD_TEXT[:8] + "\\u0041" * 4 + PAYLOAD_TEXT[32:]),
+        malformed("bad_base64url"),
+    ),
+    case(
         "J9-non-canonical-trailing-bits-signature",
         jws_with_signature_text(non_canonical),
         malformed("bad_base64url"),
