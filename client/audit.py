@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import msgspec
 import typer
 
 from client.home import default_home
@@ -56,7 +56,7 @@ def audit_credential(
         claims, PresentationPolicy(anchors, now, status_lookup, None), report, prefix
     )
     if checked.credential is not None:
-        report.credentials.append(dataclasses.replace(checked.credential, status=status))
+        report.credentials.append(msgspec.structs.replace(checked.credential, status=status))
     return report
 
 

@@ -298,7 +298,12 @@ class RequestedPaths:
     def uncovered(self, disclosed: Iterable[ClaimPath]) -> list[ClaimPath]:
         """The disclosed paths that no requested path covers, in their order."""
         tree = self._tree
-        return [d for d in disclosed if not _covered(tree, d)]
+        # A top-level name is covered when a requested path starts with it (the usual disclosure).
+        return [
+            d
+            for d in disclosed
+            if not (d[0] in tree if len(d) == 1 and type(d[0]) is str else _covered(tree, d))
+        ]
 
 
 def _covered(tree: dict[Any, Any], placed: ClaimPath) -> bool:

@@ -7,9 +7,10 @@ still means something after an earlier one failed, so that a report (or an audit
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import msgspec
 
 from shared.credentials import ALLOWED_ISSUER_ROLE
 from shared.errors import (
@@ -40,8 +41,7 @@ from shared.sdjwt.verify import KeyBindingPolicy, check_validity, holder_public_
 from shared.sdjwt_vc import NEVER_DISCLOSABLE, TYP
 
 
-@dataclass(frozen=True, slots=True)
-class CheckedPresentation:
+class CheckedPresentation(msgspec.Struct, frozen=True):
     """What the checks learned: the processed claims and disclosed paths (None when unreadable)."""
 
     claims: dict[str, Any] | None
@@ -49,8 +49,7 @@ class CheckedPresentation:
     credential: PresentedCredential | None
 
 
-@dataclass(frozen=True, slots=True)
-class PresentationPolicy:
+class PresentationPolicy(msgspec.Struct, frozen=True):
     """What the verifier holds a presentation to."""
 
     anchors: Sequence[bytes]

@@ -51,8 +51,7 @@ class Check(msgspec.Struct, frozen=True, gc=False):
         return {"name": self.name, "ok": self.ok, "code": self.code, "detail": self.detail}
 
 
-@dataclass(frozen=True, slots=True)
-class PresentedCredential:
+class PresentedCredential(msgspec.Struct, frozen=True):
     """A credential whose issuer signature and disclosures verified, with what it disclosed."""
 
     query_id: str | None

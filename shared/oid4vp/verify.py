@@ -98,24 +98,25 @@ def verify_response(
     answered: list[str] = []
     checked: list[CheckedPresentation] = []
     vp_token = parsed.vp_token or {}
+    policies: dict[bool, PresentationPolicy] = {}
     for asked in asked_for:
         cq = asked.query
         presentations = vp_token.get(cq.id)
         if not presentations:
             continue
         answered.append(cq.id)
-        key_binding = None
-        if cq.require_cryptographic_holder_binding:
-            key_binding = KeyBindingPolicy(request.client_id, request.nonce, kb_max_age)
-        policy = PresentationPolicy(
-            anchors,
-            now,
-            status_lookup,
-            key_binding,
-            allow_stale_seconds=allow_stale_seconds,
-            leeway_seconds=leeway,
-            chains=chain_cache,
-        )
+        binding = cq.require_cryptographic_holder_binding
+        policy = policies.get(binding)
+        if policy is None:
+            policies[binding] = policy = PresentationPolicy(
+                anchors,
+                now,
+                status_lookup,
+                KeyBindingPolicy(request.client_id, request.nonce, kb_max_age) if binding else None,
+                allow_stale_seconds=allow_stale_seconds,
+                leeway_seconds=leeway,
+                chains=chain_cache,
+            )
         for text in presentations:
             result = check_presentation(text, policy, report, query_id=cq.id)
             checked.append(result)
@@ -184,19 +185,23 @@ def _answers(asked: _Asked, claims: dict[str, Any], result: CheckedPresentation)
     present: dict[ClaimPath, bool] = {}
     matches: dict[ClaimPath, bool] = {}
     for c in asked.claims:
-        try:
-            found = select_path(claims, c.path)
-        except CredentialError:
-            present[c.path] = matches[c.path] = False
+        path = c.path
+        if len(path) == 1 and type(path[0]) is str and c.values is None:  # a top-level claim, any value
+            present[path] = matches[path] = path[0] in claims
             continue
-        present[c.path] = True
-        matches[c.path] = c.values is None or any(
+        try:
+            found = select_path(claims, path)
+        except CredentialError:
+            present[path] = matches[path] = False
+            continue
+        present[path] = True
+        matches[path] = c.values is None or any(
             type(f) is type(v) and f == v for f in found for v in c.values
         )
     if not any(all(present[c.path] for c in option) for option in asked.options):  # P16
         raise InvalidResponseError("a requested claim was not disclosed", reason="claim_missing")
-    if not any(all(matches[c.path] for c in option) for option in asked.options):  # P24: our policy
-        raise InvalidResponseError("a claim does not have a requested value", reason="value_mismatch")
+    if matches != present and not any(all(matches[c.path] for c in option) for option in asked.options):
+        raise InvalidResponseError("a claim does not have a requested value", reason="value_mismatch")  # P24
     extra = asked.paths.uncovered(result.disclosed_paths)
     if extra:
         names = ", ".join("/".join(map(str, p)) for p in extra)

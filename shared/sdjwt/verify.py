@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,8 +25,7 @@ from shared.sdjwt.process import ClaimPath, process_payload
 DEFAULT_LEEWAY_SECONDS = 60
 
 
-@dataclass(frozen=True, slots=True)
-class KeyBindingPolicy:
+class KeyBindingPolicy(msgspec.Struct, frozen=True):
     """What this verifier requires of a KB-JWT: its transaction's audience and nonce, and freshness."""
 
     audience: str
