@@ -22,9 +22,9 @@ ES256_HALF = 32
 _P256 = ec.SECP256R1()
 _PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 _THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}
-_P256_POINTS: dict[tuple[str, str], ec.EllipticCurvePublicKey] = {}
-"""P-256 points decoded before, by their exact JWK ``x`` and ``y`` (a verifier meets holders again)."""
-_P256_POINTS_SIZE = 1024
+_P256_KEYS: dict[tuple[str, str, str | None], PublicKey] = {}
+"""P-256 keys imported before, by exact JWK ``x``, ``y`` and ``kid`` (a verifier meets holders again)."""
+_P256_KEYS_SIZE = 1024
 
 PublicKeyObject: TypeAlias = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 PrivateKeyObject: TypeAlias = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
@@ -70,15 +70,24 @@ def generate_private_key(alg: str = ES256, *, kid: str | None = None) -> Private
 
 def public_key_from_jwk(jwk: Mapping[str, Any], *, kid: str | None = None) -> PublicKey:
     """Import a public JWK; refuses private members (OID4VCI §F.4) and unsupported curves."""
-    if not isinstance(jwk, Mapping):
+    if type(jwk) is not dict and not isinstance(jwk, Mapping):
         raise MalformedError("a JWK must be a JSON object", reason="bad_jwk")
     if _PRIVATE_JWK_MEMBERS & jwk.keys():
         raise MalformedError("a public JWK must not carry private key members", reason="private_jwk")
     kid = kid if kid is not None else _optional_str(jwk.get("kid"))
     if jwk.get("kty") == "EC" and jwk.get("crv") == "P-256":
         # Hot path of every KB-JWT check: decode the point directly; cryptography checks it is on the curve.
-        key = _p256_point(jwk)
-        return PublicKey(key, ES256, {"kty": "EC", "crv": "P-256", "x": jwk["x"], "y": jwk["y"]}, kid)
+        # Only a point that decoded is remembered, by the exact coordinate strings (and kid).
+        x, y = jwk.get("x"), jwk.get("y")
+        known = _P256_KEYS.get((x, y, kid)) if type(x) is str and type(y) is str else None
+        if known is None:
+            point = _p256_point(jwk)  # refuses anything but two base64url coordinate strings
+            x, y = str(x), str(y)
+            known = PublicKey(point, ES256, {"kty": "EC", "crv": "P-256", "x": x, "y": y}, kid)
+            if len(_P256_KEYS) >= _P256_KEYS_SIZE:
+                _P256_KEYS.clear()
+            _P256_KEYS[x, y, kid] = known
+        return known
     return wrap_public_key(_load_jwk(jwk), kid)
 
 
@@ -138,20 +147,12 @@ def _optional_str(value: Any) -> str | None:
 
 
 def _p256_point(jwk: Mapping[str, Any]) -> ec.EllipticCurvePublicKey:
-    """The point of a P-256 JWK; only a point that decoded is remembered, by the exact coordinate strings."""
-    x, y = jwk.get("x"), jwk.get("y")
-    known = _P256_POINTS.get((x, y)) if type(x) is str and type(y) is str else None
-    if known is not None:
-        return known
+    """The point of a P-256 JWK."""
     encoded = b"\x04" + _coordinate(jwk, "x") + _coordinate(jwk, "y")
     try:
-        key = ec.EllipticCurvePublicKey.from_encoded_point(_P256, encoded)
+        return ec.EllipticCurvePublicKey.from_encoded_point(_P256, encoded)
     except ValueError as exc:
         raise MalformedError("the JWK is not a point on P-256", reason="bad_jwk") from exc
-    if len(_P256_POINTS) >= _P256_POINTS_SIZE:
-        _P256_POINTS.clear()
-    _P256_POINTS[jwk["x"], jwk["y"]] = key
-    return key
 
 
 def _coordinate(jwk: Mapping[str, Any], member: str) -> bytes:

@@ -80,12 +80,17 @@ class _Walk:
             )
         if depth and "_sd_alg" in out:
             raise MalformedError("'_sd_alg' may only appear at the top level", reason="nested_sd_alg")
+        seen, by_digest, placed = self.seen, self.by_digest, self.placed
         for d in digests:
             if type(d) is not str:
                 raise MalformedError("'_sd' must be an array of digest strings", reason="bad_sd_array")
-            disclosure = self._lookup(d)
+            if d in seen:
+                raise InvalidDisclosureError("a digest appears more than once", reason="duplicate_digest")
+            seen.add(d)
+            disclosure = by_digest.get(d)
             if disclosure is None:
                 continue
+            self.found += 1
             member = disclosure.name
             if member is None:
                 raise InvalidDisclosureError(
@@ -95,8 +100,13 @@ class _Walk:
                 raise InvalidDisclosureError(
                     f"claim {member!r} is disclosed twice", reason="claim_name_conflict"
                 )
-            out[member] = self.value(disclosure.value, (*path, member), depth)
-            self.placed.append(((*path, member), disclosure))
+            member_path = (*path, member)
+            value = disclosure.value
+            kind = type(value)
+            out[member] = (
+                value if kind is not dict and kind is not list else self.value(value, member_path, depth)
+            )
+            placed.append((member_path, disclosure))
         return out
 
     def array(self, items: list[Any], path: ClaimPath, depth: int) -> list[Any]:
