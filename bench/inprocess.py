@@ -1,7 +1,9 @@
-"""The credential endpoint's service in-process, without HTTP: µs per request on a fresh SQLite database.
+"""The credential endpoint in-process, without a socket: µs per request on a fresh SQLite database.
 
-``python -m bench.inprocess [--requests N] [--batch B] [--concurrency C] [--profile]``: what the store and
-the signing cost per request, without the noise of an HTTP load generator on a shared machine.
+``python -m bench.inprocess [--requests N] [--batch B] [--concurrency C] [--asgi] [--profile]``: what the
+store and the signing cost per request, without the noise of an HTTP load generator on a shared machine.
+With ``--asgi`` each request goes through the whole ASGI application (access log, time limit, routing,
+error handlers) as granian would call it, so the difference to the service alone is the HTTP layer's cost.
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ import pstats
 import secrets
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from server.config import load_config
+from server.app import create_app
+from server.config import ServerConfig, load_config
 from server.context import ServerContext, system_clock
 from server.keys import load_or_create_keys
 from server.pki import load_or_create_pki
@@ -32,6 +37,8 @@ from shared.jose import generate_private_key
 from shared.oid4vci import create_proof
 
 ISSUER = "mps"
+Sender = Callable[[str, bytes], Awaitable[None]]
+"""Sends one credential request: its Authorization header and body."""
 
 
 async def prepare(context: ServerContext, requests: int, batch: int) -> list[tuple[str, bytes]]:
@@ -83,9 +90,53 @@ async def prepare(context: ServerContext, requests: int, batch: int) -> list[tup
     return bodies
 
 
-async def run(requests: int, batch: int, concurrency: int, profile: bool) -> None:
+def asgi_sender(config: ServerConfig) -> Sender:
+    """Send one credential request through the whole ASGI application; fails unless it answers 200."""
+    app = create_app(config, migrate=False)
+    path = f"/{ISSUER}/credential"
+
+    async def send_request(authorization: str, body: bytes) -> None:
+        scope: dict[str, Any] = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [
+                (b"host", b"127.0.0.1:8000"),
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"authorization", authorization.encode()),
+            ],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000),
+        }
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+        statuses: list[int] = []
+
+        async def receive() -> Any:
+            return messages.pop() if messages else {"type": "http.disconnect"}
+
+        async def send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        await app(scope, receive, send)  # type: ignore[arg-type]
+        if statuses != [200]:
+            raise RuntimeError(f"the credential endpoint answered {statuses}")
+
+    return send_request
+
+
+async def run(requests: int, batch: int, concurrency: int, profile: bool, asgi: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="cancuoc-inprocess-") as data_dir:
-        config = load_config({"data_dir": Path(data_dir), "batch_size": max(batch, 10)}, env={})
+        # Access lines go to a file, as under `bench.http` (the server's output is a file there too).
+        flags = {"data_dir": Path(data_dir), "batch_size": max(batch, 10), "log_file": Path(data_dir) / "log"}
+        config = load_config(flags, env={})
         config.data_dir.mkdir(parents=True, exist_ok=True)
         database = Database(config.database)
         await upgrade(database)
@@ -96,10 +147,14 @@ async def run(requests: int, batch: int, concurrency: int, profile: bool) -> Non
         bodies = await prepare(context, requests, batch)
         queue = list(reversed(bodies))
 
+        async def call_service(authorization: str, body: bytes) -> None:
+            await issue_credentials(context, ISSUER, authorization, "application/json", body)
+
+        send_request = asgi_sender(config) if asgi else call_service
+
         async def client() -> None:
             while queue:
-                authorization, body = queue.pop()
-                await issue_credentials(context, ISSUER, authorization, "application/json", body)
+                await send_request(*queue.pop())
 
         profiler = cProfile.Profile() if profile else None
         started, cpu = time.perf_counter(), time.process_time()
@@ -111,7 +166,7 @@ async def run(requests: int, batch: int, concurrency: int, profile: bool) -> Non
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         await database.close()
     print(
-        f"{requests} requests × {batch}, concurrency {concurrency}: "
+        f"{'ASGI app' if asgi else 'service'}, {requests} requests × {batch}, concurrency {concurrency}: "
         f"{elapsed / requests * 1e6:.0f} µs/request "
         f"({cpu / requests * 1e6:.0f} µs CPU), "
         f"{requests * batch / elapsed:.0f} credentials/s"
@@ -125,9 +180,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--asgi", action="store_true", help="through the ASGI application, not the service")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
-    asyncio.run(run(args.requests, args.batch, args.concurrency, args.profile))
+    asyncio.run(run(args.requests, args.batch, args.concurrency, args.profile, args.asgi))
 
 
 if __name__ == "__main__":
