@@ -9,24 +9,19 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.types import ASGIApp
 
 from server.config import ServerConfig
 from server.context import Clock, ServerContext, system_clock
 from server.errors import HttpError
 from server.http import ROUTES
+from server.http.responses import SECURITY_HEADERS
 from server.keys import load_or_create_keys
 from server.logs import AccessLog, configure_logging, log_server_error, note_error
 from server.pki import load_or_create_pki
 from server.store.database import Database, DatabaseUnavailableError
 from server.store.migrate import upgrade
 from server.timeouts import RequestTimeout
-
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-}
 
 
 def create_app(config: ServerConfig, *, clock: Clock = system_clock, migrate: bool = True) -> Litestar:
@@ -77,9 +72,11 @@ def create_app(config: ServerConfig, *, clock: Clock = system_clock, migrate: bo
     return app
 
 
-async def add_security_headers(response: Response[Any]) -> Response[Any]:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+async def add_security_headers(response: ASGIApp) -> ASGIApp:
+    """`SECURITY_HEADERS` on a handler's `Response`; a ready ASGI answer (`JsonAnswer`) carries them."""
+    if isinstance(response, Response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
     return response
 
 

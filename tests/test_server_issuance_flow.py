@@ -24,6 +24,7 @@ from litestar.testing import TestClient
 from sqlalchemy import select
 
 from server.app import create_app
+from server.http.responses import SECURITY_HEADERS
 from server.store.schema import credential_families, issuance_log, outbox, status_entries
 from server.store.schema import offers as offers_table
 from shared.credentials import VCT_BY_TYPE, example_identity
@@ -115,6 +116,9 @@ def test_pre_authorized_flow_issues_verifiable_batches(
         )
         assert response.status_code == 200, response.text
         assert response.headers["cache-control"] == "no-store"
+        assert response.headers["content-type"] == "application/json"
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers[name] == value
         credentials = [item["credential"] for item in response.json()["credentials"]]
         check_batch(client, clock(), issuer, configuration_id, credentials, keys)
 

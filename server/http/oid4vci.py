@@ -7,14 +7,16 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, HeaderParameter
+from litestar.types import ASGIApp
 
 from server.context import Context
 from server.http.params import NO_STORE, Authorization
-from server.http.responses import CREDENTIAL_REQUEST, errors, raw_body
+from server.http.responses import CREDENTIAL_REQUEST, JsonAnswer, answer, errors, raw_body
 from server.services.catalog import known_issuer
 from server.services.issuance import issue_credentials
 from server.services.rate_limits import client_address
 from server.services.token import exchange_pre_authorized_code, issue_nonce
+from shared.oid4vci import CredentialResponse
 
 ContentType = Annotated[str | None, HeaderParameter(name="Content-Type")]
 TokenForm = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -45,7 +47,8 @@ class Oid4vciController(Controller):
     @post(
         "/credential",
         status_code=200,
-        responses=errors(400, 401, 404, 413, 503),
+        responses={200: answer("The credentials, one per proven key", CredentialResponse)}
+        | errors(400, 401, 404, 413, 503),
         operation_class=raw_body("application/json", CREDENTIAL_REQUEST),
     )
     async def credential(
@@ -54,10 +57,8 @@ class Oid4vciController(Controller):
         issuer: FromPath[str],
         request: Request[Any, Any, Any],
         authorization: Authorization = None,
-    ) -> Response[dict[str, Any]]:
+    ) -> ASGIApp:
         """Credentials for the keys proven in `proofs.jwt`, bound to them, one family per request."""
         content_type, body = request.headers.get("content-type"), await request.body()
-        return Response(
-            await issue_credentials(context, known_issuer(issuer), authorization, content_type, body),
-            headers=NO_STORE,
-        )
+        issued = await issue_credentials(context, known_issuer(issuer), authorization, content_type, body)
+        return JsonAnswer(issued)

@@ -32,6 +32,7 @@ from shared.credentials import VCT_BY_TYPE, parse_record
 from shared.encoding import b64url_encode, json_loads
 from shared.errors import CredentialError
 from shared.jose import PrivateKey
+from shared.oid4vci import CredentialResponse, IssuedCredential
 from shared.sdjwt_vc import issue_credential
 
 JSON_MEDIA_TYPE = "application/json"
@@ -87,7 +88,7 @@ class Template(NamedTuple):
 
 async def issue_credentials(
     context: ServerContext, issuer: str, authorization: str | None, content_type: str | None, body: bytes
-) -> dict[str, Any]:
+) -> CredentialResponse:
     """Check token, request and proofs; issue one family of copies and use up the proofs' nonces.
 
     One transaction (on SQLite shared with the requests that queue up beside it, each in a savepoint):
@@ -143,7 +144,7 @@ async def issue_credentials(
         return copies
 
     copies = await context.database.grouped(issue)
-    return {"credentials": [{"credential": copy.credential} for copy in copies]}
+    return CredentialResponse(credentials=[IssuedCredential(credential=copy.credential) for copy in copies])
 
 
 def read_credential_request(content_type: str | None, body: bytes, *, batch_size: int) -> CredentialRequest:
