@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import json
 import pstats
 import secrets
@@ -156,6 +157,7 @@ async def run(requests: int, batch: int, concurrency: int, profile: bool, asgi: 
             while queue:
                 await send_request(*queue.pop())
 
+        gc.freeze()  # as `server.asgi` does once a worker has started
         profiler = cProfile.Profile() if profile else None
         started, cpu = time.perf_counter(), time.process_time()
         if profiler:
