@@ -120,7 +120,9 @@ def print_http(console: Console, figures: http.HttpFigures) -> None:
         f"\n[bold]HTTP issuance[/] — `cancuoc-server serve` (granian) on 127.0.0.1, {http.CONCURRENCY} "
         "keep-alive connections, closed loop; POST /mps/credential with 1 or 10 proofs (identity), "
         "beside GET /ping of the same app; tokens, nonces and proofs made before the clock starts; "
-        "the load generator (one Python process) shares the machine's cores with the server"
+        "the load generator (one Python process) shares the machine's cores with the server, so "
+        "cred/s ÷ workers is not a per-core rate: per server CPU-s is, from the user + system CPU time "
+        "of the server's processes (workers included) during the run"
     )
     grid = Table(show_header=True)
     for column in (
@@ -131,7 +133,8 @@ def print_http(console: Console, figures: http.HttpFigures) -> None:
         "requests",
         "req/s",
         "cred/s",
-        "cred/s/core",
+        "÷ workers",
+        "per server CPU-s",
         "p50 ms",
         "p99 ms",
         "errors",
@@ -151,7 +154,8 @@ def print_http(console: Console, figures: http.HttpFigures) -> None:
             f"{m.result.requests:,}",
             f"{m.requests_per_second:,.0f}",
             f"{m.credentials_per_second:,.0f}" if issuing else "",
-            f"{m.credentials_per_second / m.workers:,.0f}" if issuing else "",
+            f"{m.per_worker:,.0f}" if issuing else "",
+            f"{m.per_server_cpu_second:,.0f}",
             f"{m.result.percentile(0.5):.1f}",
             f"{m.result.percentile(0.99):.1f}",
             str(m.result.errors),
@@ -177,19 +181,23 @@ def print_http(console: Console, figures: http.HttpFigures) -> None:
 
 
 def print_targets(console: Console, figures: http.HttpFigures) -> None:
-    """The issue's SQLite targets beside what each SQLite setup reached."""
+    """The issue's SQLite targets beside what each SQLite setup reached.
+
+    "Per core" is credentials per CPU-second of the server's processes: the wall rate divided by the
+    workers would blame the server for the cores the load generator takes.
+    """
     for m in figures.measurements:
         if m.database != "sqlite" or m.endpoint == "/ping":
             continue
-        per_core, p99 = m.credentials_per_second / m.workers, m.result.percentile(0.99)
+        per_core, p99 = m.per_server_cpu_second, m.result.percentile(0.99)
         if m.batch == 1:
             met = per_core >= ISSUE_TARGET_PER_CORE and p99 < ISSUE_TARGET_P99_MS
             wanted = f"≥ {ISSUE_TARGET_PER_CORE:,}/s per core, p99 < {ISSUE_TARGET_P99_MS:.0f} ms"
-            reached = f"{per_core:,.0f}/s per core, p99 {p99:.0f} ms"
+            reached = f"{per_core:,.0f} per server CPU-second, p99 {p99:.0f} ms"
         else:
             met = m.credentials_per_second >= BATCH_TARGET
             wanted = f"≥ {BATCH_TARGET:,}/s"
-            reached = f"{m.credentials_per_second:,.0f}/s ({per_core:,.0f}/s per core)"
+            reached = f"{m.credentials_per_second:,.0f}/s ({per_core:,.0f} per server CPU-second)"
         mark = "[green]met[/]" if met else "[red]not met[/]"
         console.print(
             f"target, SQLite, {m.workers} worker{'s' * (m.workers > 1)}, batch {m.batch}: "

@@ -55,6 +55,8 @@ class Measurement:
     endpoint: str
     batch: int
     result: LoadResult
+    server_cpu_seconds: float
+    """User + system CPU the server's processes (workers included) used during the run."""
 
     @property
     def requests_per_second(self) -> float:
@@ -63,6 +65,19 @@ class Measurement:
     @property
     def credentials_per_second(self) -> float:
         return self.requests_per_second * self.batch
+
+    @property
+    def per_worker(self) -> float:
+        """Wall-clock credentials/s divided by the workers: not per core, since the load generator
+        shares the machine's cores with the server."""
+        return self.credentials_per_second / self.workers
+
+    @property
+    def per_server_cpu_second(self) -> float:
+        """Answered requests (credentials, for issuance) per CPU-second of the server: what one core
+        fully given to the server would sustain. 0 when the CPU could not be read."""
+        done = self.result.succeeded * max(self.batch, 1)
+        return done / self.server_cpu_seconds if self.server_cpu_seconds else 0.0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -75,6 +90,8 @@ class Measurement:
             "seconds": round(self.result.seconds, 3),
             "requests_per_second": round(self.requests_per_second, 1),
             "credentials_per_second": round(self.credentials_per_second, 1),
+            "server_cpu_seconds": round(self.server_cpu_seconds, 2),
+            "per_server_cpu_second": round(self.per_server_cpu_second, 1),
             "p50_ms": round(self.result.percentile(0.5), 2),
             "p99_ms": round(self.result.percentile(0.99), 2),
             "errors": self.result.errors,
@@ -154,16 +171,22 @@ def _measure_setup(
         measured = [_ping(server, database, workers, "granian", ping)]
         for batch in BATCHES:
             prepared = _credential_requests(server, officer, citizens, batch, issuance.requests)
-            result = _load(server, prepared, issuance.seconds)
-            measured.append(Measurement(database, workers, "granian", "credential", batch, result))
+            result, cpu = _timed_load(server, prepared, issuance.seconds)
+            measured.append(Measurement(database, workers, "granian", "credential", batch, result, cpu))
     return measured
 
 
 def _ping(server: Server, database: str, workers: int, name: str, limits: Limits) -> Measurement:
     raw = request("GET", "/ping", host=server.authority)
-    return Measurement(
-        database, workers, name, "/ping", 0, _load(server, [raw] * limits.requests, limits.seconds)
-    )
+    result, cpu = _timed_load(server, [raw] * limits.requests, limits.seconds)
+    return Measurement(database, workers, name, "/ping", 0, result, cpu)
+
+
+def _timed_load(server: Server, requests: Sequence[bytes], seconds: float) -> tuple[LoadResult, float]:
+    """The run's result and the server CPU seconds it took."""
+    before = server.cpu_seconds()
+    result = _load(server, requests, seconds)
+    return result, server.cpu_seconds() - before
 
 
 def _load(

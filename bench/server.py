@@ -41,6 +41,23 @@ class Server:
     port: int
     data_dir: Path
     env: Mapping[str, str]
+    session: int = 0
+    """The session its first process leads (that process's pid): granian's workers share it."""
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds used so far by the server's live processes, workers included.
+
+        Read from Linux /proc (0 elsewhere): every process of the server's session counts, since the
+        server starts in a session of its own; the load generator and the commands beside it do not.
+        """
+        ticks = 0
+        for entry in Path("/proc").glob("[0-9]*"):
+            with suppress(OSError, IndexError, ValueError):
+                # stat(5) after the command name: state, ppid, pgrp, session, …, utime (14), stime (15)
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if self.session and int(fields[3]) == self.session:
+                    ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     @property
     def base_url(self) -> str:
@@ -99,7 +116,7 @@ def _process(command: Sequence[str], data_dir: Path, port: int, env: Mapping[str
             list(command), env=full_env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
-        server = Server(port, data_dir, full_env)
+        server = Server(port, data_dir, full_env, session=process.pid)
         _wait_until_up(process, server, log)
         yield server
     finally:
