@@ -16,9 +16,12 @@ from typing import Any
 import msgspec
 
 from client.verifier.state import CachedStatusList, Config, VerifierState
+from client.verifier.trust import remember_certificates
 from shared.credentials import VCT_BY_TYPE, example_health_card, example_identity
 from shared.jose import PrivateKey, generate_private_key, private_key_to_pem
-from shared.jose.x509 import create_leaf_certificate, create_root_certificate, der_to_pem, x5c_of, x509_hash
+from shared.jose.x5c import x5c_of, x509_hash
+from shared.jose.x509 import create_leaf_certificate, create_root_certificate, der_to_pem
+from shared.oid4vp.chains import ChainCache
 from shared.oid4vp.dcql import parse_dcql, plan
 from shared.oid4vp.presets import PRESETS, allowed_claims
 from shared.oid4vp.registration import sign_registration
@@ -95,6 +98,10 @@ def build_bundle(home: Path, now: datetime) -> Bundle:
     state.enroll(der_to_pem(clinic), registration, client_id)
     for role in ("mps", "vss", "status"):
         state.cache_issuer_certificate(role, der_to_pem(leaves[role][1]))
+    chains = ChainCache()
+    signers = {role: leaves[role][1] for role in ("mps", "vss", "status")}
+    remember_certificates(state, chains, signers, anchor=root, now=now)
+    state.remember_chains(chains.known())
     status_key, status_cert = leaves["status"]
     token = sign_status_list_token(
         StatusList.new(1024, 2),

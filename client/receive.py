@@ -18,7 +18,7 @@ from client.wallet.trust import PublishedKey, published_keys, require_key_role
 from shared.credentials import ALLOWED_ISSUER_ROLE
 from shared.errors import CredentialError
 from shared.jose import KeyResolver, PrivateKey, PublicKey, generate_private_key
-from shared.jose.x509 import ISSUER_ROLES, x5c_issuer_resolver
+from shared.jose.x5c import ISSUER_ROLES, x5c_issuer_resolver
 from shared.oid4vci import (
     AuthorizationServerMetadata,
     CredentialConfiguration,

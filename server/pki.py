@@ -22,6 +22,7 @@ from server.config import ISSUERS, ServerConfig
 from server.keys import PRIVATE_FILE_MODE, load_or_create_keys
 from shared.errors import CredentialError
 from shared.jose import PrivateKey, generate_private_key, private_key_from_pem, private_key_to_pem
+from shared.jose.x5c import x5c_of
 from shared.jose.x509 import (
     certificate_public_key,
     create_leaf_certificate,
@@ -29,7 +30,6 @@ from shared.jose.x509 import (
     der_to_pem,
     pem_to_der,
     verify_chain,
-    x5c_of,
 )
 
 ROOT_NAME = "Cancuoc National Root CA"

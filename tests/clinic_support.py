@@ -20,7 +20,8 @@ from vp_support import HEALTH, IDENTITY, Party, answer
 
 from shared.credentials import example_health_card, example_identity
 from shared.jose import PrivateKey, generate_private_key, public_key_from_jwk
-from shared.jose.x509 import create_leaf_certificate, create_root_certificate, der_to_pem, x509_hash
+from shared.jose.x5c import x509_hash
+from shared.jose.x509 import create_leaf_certificate, create_root_certificate, der_to_pem
 from shared.oid4vp.presets import PRESETS, allowed_claims
 from shared.oid4vp.registration import sign_registration
 from shared.oid4vp.request import AuthorizationRequest

@@ -28,13 +28,8 @@ from client.api import ServerApi
 from client.cli import app, main
 from client.wallet.store import WALLET_FILE
 from shared.jose import PrivateKey, decode_jws_unverified, generate_private_key, private_key_from_pem
-from shared.jose.x509 import (
-    create_leaf_certificate,
-    create_root_certificate,
-    der_to_pem,
-    pem_to_der,
-    x509_hash,
-)
+from shared.jose.x5c import x509_hash
+from shared.jose.x509 import create_leaf_certificate, create_root_certificate, der_to_pem, pem_to_der
 from shared.oid4vp.presets import PRESETS, allowed_claims
 from shared.oid4vp.registration import sign_registration
 from shared.oid4vp.request import create_request_object, new_request

@@ -12,7 +12,8 @@ from sqlalchemy.engine import Connection
 
 from server.store.schema import verifiers
 from shared.jose import PrivateKey, generate_private_key, sign_jwt
-from shared.jose.x509 import create_leaf_certificate, create_root_certificate, x5c_of, x509_hash
+from shared.jose.x5c import x5c_of, x509_hash
+from shared.jose.x509 import create_leaf_certificate, create_root_certificate
 
 BASE = "http://127.0.0.1:8000"
 JWT_TYPE = "application/oauth-authz-req+jwt"

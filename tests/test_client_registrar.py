@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from client.cli import app, main
 from shared.credentials import VCT_BY_TYPE
 from shared.jose import generate_private_key, private_jwk
-from shared.jose.x509 import pem_to_der, x509_hash
+from shared.jose.x5c import x509_hash
+from shared.jose.x509 import pem_to_der
 from shared.oid4vp.registration import verify_registration
 
 runner = CliRunner()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import msgspec
 import pytest
 
 from shared.errors import CredentialError, UntrustedCertificateError
 from shared.jose import generate_private_key
-from shared.jose.x509 import create_leaf_certificate, create_root_certificate, verify_chain, x5c_of
-from shared.oid4vp.chains import ChainCache
+from shared.jose.x5c import x5c_of
+from shared.jose.x509 import create_leaf_certificate, create_root_certificate, verify_chain
+from shared.oid4vp.chains import ChainCache, KnownChain
 from tests.vp_support import MPS, NOW, make_world
 
 MOMENTS = [NOW + timedelta(days=d) for d in (-3, 0, 1, 4, 6, 9, 11, 200, 366)]
@@ -24,8 +26,7 @@ def outcome(verify: object, x5c: list[str], anchors: list[bytes], now: datetime)
 
 
 def warm(cache: ChainCache, x5c: list[str], anchors: list[bytes]) -> None:
-    cache.verify(x5c, anchors, now=NOW)
-    cache.verify(x5c, anchors, now=NOW + timedelta(hours=1))  # second use: probes the leaf's notAfter
+    cache.verify(x5c, anchors, now=NOW)  # also validates at the leaf's notAfter
 
 
 @pytest.mark.parametrize(("root_days", "leaf_days"), [(3650, 10), (5, 365), (3650, 365)])
@@ -87,3 +88,40 @@ def test_the_status_resolver_wants_the_status_signer(header: dict[str, object], 
     status = world.parties["status"]
     key = ChainCache().status_resolver(world.anchors, now=NOW)({"x5c": status.x5c}, {})
     assert key.jwk == status.key.public.jwk
+
+
+def test_remembered_chains_answer_as_verify_chain_in_another_process() -> None:
+    world = make_world()
+    first = ChainCache()
+    for role in ("mps", "status"):
+        first.verify(world.parties[role].x5c, world.anchors, now=NOW)
+    assert first.changed
+    records = msgspec.json.decode(msgspec.json.encode(first.known()), type=list[KnownChain])
+    later = ChainCache()
+    later.remember(records)
+    assert not later.changed
+    for role in ("mps", "status"):
+        x5c = world.parties[role].x5c
+        for moment in MOMENTS:
+            assert outcome(later.verify, x5c, world.anchors, moment) == outcome(
+                verify_chain, x5c, world.anchors, moment
+            ), (role, moment)
+    with pytest.raises(UntrustedCertificateError) as caught:
+        later.verify(world.parties["mps"].x5c, make_world().anchors, now=NOW)
+    assert caught.value.reason == "chain_untrusted"
+
+
+def test_a_record_that_does_not_decode_is_skipped() -> None:
+    world = make_world()
+    cache = ChainCache()
+    cache.verify(world.parties["mps"].x5c, world.anchors, now=NOW)
+    good = cache.known()[0]
+    broken = [
+        msgspec.structs.replace(good, leaf="not base64!"),
+        msgspec.structs.replace(good, anchors=("%%%",)),
+        msgspec.structs.replace(good, jwk={"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}),
+        msgspec.structs.replace(good, not_after=1e300),
+    ]
+    later = ChainCache()
+    later.remember(broken)
+    assert later.known() == []

@@ -12,7 +12,8 @@ from vp_support import NOW, World, make_world
 from shared.encoding import b64url_encode, json_dumps
 from shared.errors import CredentialError
 from shared.jose import generate_private_key, sign_jwt
-from shared.jose.x509 import create_root_certificate, x5c_of, x509_hash
+from shared.jose.x5c import x5c_of, x509_hash
+from shared.jose.x509 import create_root_certificate
 from shared.oid4vp.presets import PRESETS
 from shared.oid4vp.request import (
     REQUEST_TYP,

@@ -15,8 +15,8 @@ from shared.credentials import VCT_BY_TYPE, example_health_card, example_identit
 from shared.encoding import b64url_encode
 from shared.errors import CredentialError, UntrustedCertificateError, UntrustedIssuerError
 from shared.jose import PrivateKey, generate_private_key
+from shared.jose.x5c import ROLE_URI_PREFIX, x5c_issuer_resolver, x5c_of, x5c_status_resolver, x509_hash
 from shared.jose.x509 import (
-    ROLE_URI_PREFIX,
     authority_key_identifier,
     certificate_public_key,
     create_leaf_certificate,
@@ -24,10 +24,6 @@ from shared.jose.x509 import (
     der_to_pem,
     pem_to_der,
     verify_chain,
-    x5c_issuer_resolver,
-    x5c_of,
-    x5c_status_resolver,
-    x509_hash,
 )
 from shared.sdjwt_vc import issue_credential, verify_credential
 

@@ -17,7 +17,8 @@ from server.config import load_config
 from server.pki import certificate_path, load_or_create_pki, root_key_path, signer_key_path
 from shared.credentials import VCT_BY_TYPE
 from shared.jose import decode_jws_unverified, generate_private_key, private_jwk, verify_jws
-from shared.jose.x509 import pem_to_der, verify_chain, x5c_issuer_resolver, x5c_status_resolver, x509_hash
+from shared.jose.x5c import x5c_issuer_resolver, x5c_status_resolver, x509_hash
+from shared.jose.x509 import pem_to_der, verify_chain
 from shared.oid4vp.registration import verify_registration
 from shared.sdjwt_vc import verify_credential
 from shared.statuslist import verify_status_list_token

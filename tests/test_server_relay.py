@@ -24,7 +24,7 @@ from relay_support import (
 
 from server.store.schema import vp_transactions
 from shared.jose import generate_private_key, sign_jwt
-from shared.jose.x509 import x5c_of
+from shared.jose.x5c import x5c_of
 
 
 @pytest.fixture

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -9,7 +13,7 @@ import pytest
 
 from bench.verifier_bundle import LIST_URI, Bundle, build_bundle
 from client.verifier.check import Checker, check_answer
-from client.verifier.state import CachedStatusList
+from client.verifier.state import CHAINS_FILE, CachedStatusList
 from shared.oid4vp.report import Report
 from shared.statuslist import INVALID, StatusList, sign_status_list_token
 
@@ -85,3 +89,38 @@ def test_a_stale_list_is_refused_offline_unless_allowed(bundle: Bundle) -> None:
         bundle.response.read_text(), bundle.request.read_text(), now=late, allow_stale=timedelta(hours=2)
     )
     assert _status(allowed) == {"ok"}
+
+
+def test_a_synced_clinic_checks_without_loading_the_x509_code(bundle: Bundle) -> None:
+    """`verifier sync` (here: the bench bundle, made the same way) leaves the signers' chains validated, so a
+    `verifier check` process never imports `cryptography.x509` (some 20 ms of its start)."""
+    argv = [str(Path(sys.executable).parent / "cancuoc"), "verifier", "check", str(bundle.response)]
+    at = (MADE + timedelta(seconds=10)).isoformat()
+    argv += ["--request", str(bundle.request), "--offline", "--json", "--at", at]
+    env = {**os.environ, "CANCUOC_HOME": str(bundle.home)}
+    done = subprocess.run([sys.executable, "-X", "importtime", *argv], env=env, capture_output=True)  # noqa: S603
+    assert done.returncode == 0, done.stderr[-400:]
+    assert json.loads(done.stdout)["valid"] is True
+    assert b"cryptography.x509" not in done.stderr
+    assert b"client.verifier.check" in done.stderr  # the import trace is there at all
+
+
+def test_chains_learnt_by_a_check_are_kept_and_a_broken_cache_is_ignored(bundle: Bundle) -> None:
+    chains = bundle.state.root / CHAINS_FILE
+    chains.unlink()
+    report = _check(Checker(bundle.state, offline=True), bundle, MADE + timedelta(seconds=1))
+    assert report.valid  # and not written: close() writes what a checker learnt
+    checker = Checker(bundle.state, offline=True)
+    assert _check(checker, bundle, MADE + timedelta(seconds=1)).valid
+    checker.close()
+    assert {tuple(c.roles) for c in bundle.state.known_chains()} == {("mps",), ("vss",), ("status-list",)}
+    chains.write_bytes(b'[{"x5c": 1}, "not a chain"')
+    assert bundle.state.known_chains() == []
+    assert check_answer(
+        bundle.state,
+        bundle.response.read_text(),
+        bundle.request.read_text(),
+        now=MADE + timedelta(seconds=2),
+        offline=True,
+    ).valid
+    assert len(bundle.state.known_chains()) == 3

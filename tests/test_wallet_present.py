@@ -27,7 +27,7 @@ from present_support import (
 from test_wallet import PIN
 
 from client.wallet.store import WALLET_FILE, open_wallet
-from shared.jose.x509 import x509_hash
+from shared.jose.x5c import x509_hash
 from shared.oid4vp.presets import PRESETS
 from shared.oid4vp.request import request_link
 from shared.oid4vp.verify import verify_response

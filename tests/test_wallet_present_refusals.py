@@ -23,7 +23,7 @@ from present_support import (
 
 from shared.encoding import b64url_encode
 from shared.jose import sign_jwt
-from shared.jose.x509 import x5c_of, x509_hash
+from shared.jose.x5c import x5c_of, x509_hash
 from shared.oid4vp.presets import PRESETS, allowed_claims
 from shared.oid4vp.request import request_link
 

@@ -27,7 +27,8 @@ from client.wallet.store import WALLET_FILE
 from shared.credentials import VCT_BY_TYPE
 from shared.encoding import b64url_decode
 from shared.jose import PrivateKey, generate_private_key
-from shared.jose.x509 import create_leaf_certificate, create_root_certificate, der_to_pem, x5c_of
+from shared.jose.x5c import x5c_of
+from shared.jose.x509 import create_leaf_certificate, create_root_certificate, der_to_pem
 from shared.sdjwt_vc import issue_credential
 from shared.statuslist import StatusList, sign_status_list_token
 

@@ -11,7 +11,8 @@ from msgspec.structs import replace
 
 from shared.credentials import VCT_BY_TYPE, example_health_card, example_identity, make_citizen_id
 from shared.jose import PrivateKey, generate_private_key
-from shared.jose.x509 import create_leaf_certificate, create_root_certificate, x5c_of, x509_hash
+from shared.jose.x5c import x5c_of, x509_hash
+from shared.jose.x509 import create_leaf_certificate, create_root_certificate
 from shared.oid4vp.dcql import parse_dcql, plan
 from shared.oid4vp.presets import PRESETS, allowed_claims
 from shared.oid4vp.registration import sign_registration

@@ -12,6 +12,7 @@ which reports why (or accepts it as stale).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -22,8 +23,8 @@ import msgspec
 from client.verifier import UsageError
 from client.verifier.state import CachedStatusList, VerifierState
 from shared.errors import CredentialError, InvalidStatusListError
-from shared.jose import PublicKey, verify_jws
-from shared.jose.x509 import certificate_public_key, pem_to_der
+from shared.jose import PublicKey, public_key_from_jwk, verify_jws
+from shared.jose.x5c import pem_armored_der
 from shared.oid4vp.chains import ChainCache
 from shared.oid4vp.report import Report
 from shared.oid4vp.request import REQUEST_TYP, AuthorizationRequest
@@ -35,25 +36,24 @@ if TYPE_CHECKING:
 
 LEEWAY_SECONDS = 60
 MAX_LISTS = 64
-_CHAINS = ChainCache()
 _LISTS: dict[tuple[str, str, bytes], tuple[StatusListToken, object]] = {}
 """Status list tokens that verified: (uri, token, anchor) → the token's claims and its x5c."""
 
 
-def _own_request(client_id: str | None, certificate: bytes, request_jwt: str) -> AuthorizationRequest:
-    """This clinic's own request object, its signature checked against the clinic's certificate."""
-    request = _verified_request(request_jwt.strip(), certificate)
+def _own_request(client_id: str | None, public_jwk: bytes, request_jwt: str) -> AuthorizationRequest:
+    """This clinic's own request object, its signature checked with the clinic's own public key."""
+    request = _verified_request(request_jwt.strip(), public_jwk)
     if request.client_id != client_id:
         raise UsageError("the request was made by another client id", hint="pass this verifier's own request")
     return request
 
 
 @lru_cache(maxsize=64)
-def _verified_request(token: str, certificate: bytes) -> AuthorizationRequest:
-    """The outcome depends only on the exact token and certificate, so a request that verified is remembered
-    by both (a cross-device wait and `make bench` check many answers to one request); failures are not."""
+def _verified_request(token: str, public_jwk: bytes) -> AuthorizationRequest:
+    """The outcome depends only on the exact token and key, so a request that verified is remembered by
+    both (a cross-device wait and `make bench` check many answers to one request); failures are not."""
     try:
-        jws = verify_jws(token, _own_key(certificate), typ=REQUEST_TYP, what="request object")
+        jws = verify_jws(token, _own_key(public_jwk), typ=REQUEST_TYP, what="request object")
         return msgspec.convert(jws.payload, AuthorizationRequest)
     except (CredentialError, msgspec.ValidationError) as exc:
         raise UsageError(
@@ -67,17 +67,21 @@ class Checker:
 
     Status list tokens are kept in memory while fresh by their ``ttl`` (the time a verifier may cache them),
     then read again from the cache folder, else fetched without redirects, verified and cached; ``offline``
-    never fetches. A one-shot `verifier check` and a desk that checks answer after answer run the same code.
+    never fetches. Certificate chains validated before, in this process or an earlier one, come from the
+    state's chain cache; `close` writes back what it learnt. A one-shot `verifier check` and a desk that
+    checks answer after answer run the same code.
     """
 
     def __init__(self, state: VerifierState, *, offline: bool = False) -> None:
-        config, certificate, anchor_pem = state.checking()
+        config, _, anchor_pem = state.checking()  # the certificate read says the clinic is enrolled
         self.state = state
         self.client_id = config.client_id
         self.server = config.server
-        self.certificate = certificate
+        self.public_jwk = state.public_jwk()
         self.anchor = _der(anchor_pem)
         self.offline = offline
+        self.chains = ChainCache()
+        self.chains.remember(state.known_chains())
         self._lists: dict[str, CachedStatusList] = {}
         self._api: RelayApi | None = None
 
@@ -91,12 +95,13 @@ class Checker:
     ) -> Report:
         """Verify a wallet's answer (``{"vp_token", "state"}``) to this clinic's request; every check
         reported."""
-        request = _own_request(self.client_id, self.certificate, request_jwt)
+        request = _own_request(self.client_id, self.public_jwk, request_jwt)
         seen: dict[str, str | StatusListToken] = {}
 
         def status_lookup(uri: str) -> str | StatusListToken:
             if uri not in seen:  # one answer's presentations share their issuers' lists
-                seen[uri] = _verified_list(uri, self._status_token(uri, now), self.anchor, now)
+                token = self._status_token(uri, now)
+                seen[uri] = _verified_list(uri, token, self.anchor, now, self.chains)
             return seen[uri]
 
         return verify_response(
@@ -107,7 +112,7 @@ class Checker:
             status_lookup=status_lookup,
             allow_stale_seconds=None if allow_stale is None else allow_stale.total_seconds(),
             leeway=LEEWAY_SECONDS,
-            chain_cache=_CHAINS,
+            chain_cache=self.chains,
         )
 
     def _status_token(self, uri: str, now: datetime) -> str:
@@ -130,7 +135,9 @@ class Checker:
         if self._api is None:
             self._api = RelayApi(self.server)
         try:
-            fetched = fetch_status_list(self.state, self._api, uri, anchor=self.anchor, now=datetime.now(UTC))
+            fetched = fetch_status_list(
+                self.state, self._api, uri, anchor=self.anchor, now=datetime.now(UTC), chains=self.chains
+            )
         except (ApiError, CredentialError):
             if cached is None:
                 raise
@@ -142,6 +149,10 @@ class Checker:
         if self._api is not None:
             self._api.close()
             self._api = None
+        if self.chains.changed:
+            self.chains.changed = False
+            with contextlib.suppress(OSError):  # a cache: the next check validates the chains again
+                self.state.remember_chains(self.chains.known())
 
 
 def check_answer(
@@ -166,20 +177,22 @@ def _fresh(cached: CachedStatusList, now: datetime) -> bool:
 
 
 @lru_cache(maxsize=4)
-def _own_key(certificate_pem: bytes) -> PublicKey:
-    return certificate_public_key(_der(certificate_pem))
+def _own_key(public_jwk: bytes) -> PublicKey:
+    return public_key_from_jwk(msgspec.json.decode(public_jwk))
 
 
 @lru_cache(maxsize=8)
 def _der(pem: bytes) -> bytes:
-    return pem_to_der(pem)
+    return pem_armored_der(pem)
 
 
-def _verified_list(uri: str, token: str, anchor: bytes, now: datetime) -> str | StatusListToken:
+def _verified_list(
+    uri: str, token: str, anchor: bytes, now: datetime, chains: ChainCache
+) -> str | StatusListToken:
     """``token`` verified at ``now`` (once per process: after that its chain and times are checked again),
     or the raw token when it does not verify now, for `shared.oid4vp.status` to say why or allow it stale."""
     key = (uri, token, anchor)
-    resolver = _CHAINS.status_resolver([anchor], now=now)
+    resolver = chains.status_resolver([anchor], now=now)
     try:
         known = _LISTS.get(key)
         if known is None:

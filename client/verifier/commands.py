@@ -93,7 +93,8 @@ def init(
     from client.verifier.state import Config
     from client.verifier.trust import read_trust_anchor
     from shared.jose import generate_private_key, private_key_to_pem
-    from shared.jose.x509 import der_to_pem, x509_hash
+    from shared.jose.x5c import x509_hash
+    from shared.jose.x509 import der_to_pem
 
     state = _state()
     anchor = read_trust_anchor(trust_anchor)

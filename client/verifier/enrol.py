@@ -13,7 +13,8 @@ from client.verifier.args import read_text
 from client.verifier.state import VerifierState
 from shared.errors import CredentialError
 from shared.jose import private_key_from_pem
-from shared.jose.x509 import pem_to_der, verify_chain, x5c_of, x509_hash
+from shared.jose.x5c import x5c_of, x509_hash
+from shared.jose.x509 import pem_to_der, verify_chain
 from shared.oid4vp.registration import verify_registration
 from shared.oid4vp.request import VERIFIER_ROLE, X509_HASH
 

@@ -7,6 +7,7 @@ trust-anchor.pem      the pinned national root
 certificate.pem       the clinic's leaf, from the registrar (`verifier enroll`)
 registration.jwt      the signed registration record, sent with every request
 cache/status/*.json   status list tokens as fetched: {uri, token, fetched_at, ttl}
+cache/chains.json     certificate chains validated under the root, and over which interval (a check writes it)
 cache/issuers/*.pem   issuer and status-list certificates (`verifier sync`)
 cache/display.json    the issuers' display names of credential types and claims
 requests/*.jwt        the request objects made, by state
@@ -30,6 +31,7 @@ from typing import Any
 import msgspec
 
 from client.verifier import NotSetUpError, SetUpExistsError, UsageError
+from shared.oid4vp.chains import KnownChain
 
 VERIFIER_DIR = "verifier"
 KEY_FILE = "clinic-key.pem"
@@ -38,6 +40,7 @@ CONFIG_FILE = "config.json"
 ANCHOR_FILE = "trust-anchor.pem"
 CERTIFICATE_FILE = "certificate.pem"
 REGISTRATION_FILE = "registration.jwt"
+CHAINS_FILE = "cache/chains.json"
 INIT_HINT = "run `cancuoc verifier init --name NAME --trust-anchor FILE_OR_URL` first"
 ENROLL_HINT = "ask the registrar for reg.json, then run `cancuoc verifier enroll reg.json`"
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -167,6 +170,20 @@ class VerifierState:
             cached = msgspec.json.decode(path.read_bytes(), type=CachedStatusList)
             found.append(cached)
         return found
+
+    def known_chains(self) -> list[KnownChain]:
+        """The chains a check validated before (`shared.oid4vp.chains`); none when unreadable."""
+        try:
+            return msgspec.json.decode(read_file(self._path(CHAINS_FILE)), type=list[KnownChain])
+        except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+            return []
+
+    def remember_chains(self, chains: list[KnownChain]) -> None:
+        _write(self.root / CHAINS_FILE, msgspec.json.encode(chains))
+
+    def public_jwk(self) -> bytes:
+        """The clinic's own public JWK, as `verifier init` wrote it."""
+        return self.require()._read(PUBLIC_JWK_FILE)
 
     def cache_issuer_certificate(self, role: str, pem: bytes) -> Path:
         if not _SAFE_NAME.fullmatch(role):

@@ -11,14 +11,9 @@ from urllib.parse import urlsplit
 from client.verifier import TrustAnchorError
 from client.verifier.state import CachedStatusList, VerifierState
 from shared.errors import CredentialError
-from shared.jose.x509 import (
-    ROLE_URI_PREFIX,
-    der_to_pem,
-    pem_to_der,
-    verify_chain,
-    x5c_of,
-    x5c_status_resolver,
-)
+from shared.jose.x5c import ROLE_URI_PREFIX, VerifiedChain, pem_armored_der, x5c_of
+from shared.jose.x509 import der_to_pem, pem_to_der
+from shared.oid4vp.chains import ChainCache
 from shared.statuslist import verify_status_list_token
 
 if TYPE_CHECKING:
@@ -75,44 +70,64 @@ def sync(state: VerifierState, api: RelayApi, *, now: datetime) -> SyncResult:
     """Fetch the server's PKI bundle (same root as pinned), its certificates, lists and display names."""
     from client.api import ApiError
 
-    anchor = pem_to_der(state.anchor_pem())
+    pinned = state.anchor_pem()
+    anchor = pem_armored_der(pinned)  # as `verifier check` reads it
     bundle = api.pki()
     try:
         published = pem_to_der(bundle.root.encode())
     except (CredentialError, ValueError) as exc:
         raise TrustAnchorError(f"the server publishes a bad root: {exc}") from None
-    if published != anchor:
+    if published != pem_to_der(pinned):
         raise TrustAnchorError(
             "the server's root certificate is not the pinned trust anchor",
             hint="this server belongs to another trust domain; check --server and the pinned root",
         )
     result = SyncResult()
     issuers: list[str] = []
-    for role, pem in sorted(bundle.certificates.items()):
-        chain = verify_chain(x5c_of([pem_to_der(pem.encode())]), [anchor], now=now)
+    certificates = {role: pem_to_der(pem.encode()) for role, pem in bundle.certificates.items()}
+    chains = ChainCache()
+    for role, chain in remember_certificates(state, chains, certificates, anchor=anchor, now=now).items():
         result.certificates[role] = state.cache_issuer_certificate(role, der_to_pem(chain.leaf))
         if role in ISSUER_ROLES:
             issuers.extend(u for u in chain.uris if not u.startswith(ROLE_URI_PREFIX))
     for uri in bundle.status_lists:
         try:
-            fetch_status_list(state, api, uri, anchor=anchor, now=now)
+            fetch_status_list(state, api, uri, anchor=anchor, now=now, chains=chains)
         except (ApiError, CredentialError) as exc:
             result.failed[uri] = str(exc)
         else:
             result.status_lists.append(uri)
+    state.remember_chains(chains.known())
     names = _display_names(api, issuers)
     state.cache_display_names(names)
     result.display_names = len(names["credentials"])
     return result
 
 
+def remember_certificates(
+    state: VerifierState,
+    chains: ChainCache,
+    certificates: dict[str, bytes],
+    *,
+    anchor: bytes,
+    now: datetime,
+) -> dict[str, VerifiedChain]:
+    """Validate each signer's certificate (DER, by role) under the root, as the ``x5c`` of its tokens will
+    carry it, into ``chains`` (seeded with the chains ``state`` knows): `verifier check` then finds them
+    validated, and need not load the X.509 code at all."""
+    chains.remember(state.known_chains())
+    return {
+        role: chains.verify(x5c_of([der]), [anchor], now=now) for role, der in sorted(certificates.items())
+    }
+
+
 def fetch_status_list(
-    state: VerifierState, api: RelayApi, uri: str, *, anchor: bytes, now: datetime
+    state: VerifierState, api: RelayApi, uri: str, *, anchor: bytes, now: datetime, chains: ChainCache
 ) -> CachedStatusList:
     """Fetch one status list token, verify it (signer certificate under the root), and cache it."""
     token = api.get_text(uri, STATUS_LIST_TYPE).strip()
     verified = verify_status_list_token(
-        token, x5c_status_resolver([anchor], now=now), expected_uri=uri, now=now
+        token, chains.status_resolver([anchor], now=now), expected_uri=uri, now=now
     )
     cached = CachedStatusList(uri=uri, token=token, fetched_at=now.timestamp(), ttl=verified.ttl)
     state.cache_status(cached)

@@ -25,7 +25,7 @@ from shared.errors import (
     UntrustedIssuerError,
 )
 from shared.jose import KeyResolver, PublicKey
-from shared.jose.x509 import STATUS_LIST_ROLE, x5c_status_resolver
+from shared.jose.x5c import STATUS_LIST_ROLE, x5c_status_resolver
 from shared.oid4vci import JwksDocument, JwtVcIssuerMetadata, well_known_url
 
 CardState = Literal["valid", "suspended", "revoked", "unknown"]

@@ -17,7 +17,8 @@ from client.api import ApiError, IssuerApi
 from client.wallet import WalletError
 from shared.errors import CredentialError, UntrustedCertificateError, UntrustedIssuerError
 from shared.jose import PublicKey, public_key_from_jwk
-from shared.jose.x509 import certificate_public_key, pem_to_der, unverified_certificate_roles, x509_hash
+from shared.jose.x5c import x509_hash
+from shared.jose.x509 import certificate_public_key, pem_to_der, unverified_certificate_roles
 
 PEM_MEDIA_TYPE = "application/x-pem-file"
 

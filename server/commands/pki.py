@@ -72,7 +72,8 @@ def _load(config: ServerConfig) -> ServerPki:
 
 def _print(config: ServerConfig, pki: ServerPki, *, as_json: bool) -> None:
     from server.pki import SIGNER_ROLES, certificate_path
-    from shared.jose.x509 import verify_chain, x5c_of, x509_hash
+    from shared.jose.x5c import x5c_of, x509_hash
+    from shared.jose.x509 import verify_chain
 
     if as_json:
         certificates = {role: pki.certificate_pem(role) for role in SIGNER_ROLES}

@@ -17,7 +17,8 @@ from server.store.database import Connection
 from server.store.relay import find_verifier_certificate
 from shared.errors import CredentialError
 from shared.jose import check_typ, decode_jws_unverified, verify_signature
-from shared.jose.x509 import certificate_public_key, x509_hash
+from shared.jose.x5c import x509_hash
+from shared.jose.x509 import certificate_public_key
 
 REQUEST_OBJECT_TYP = "oauth-authz-req+jwt"
 X509_HASH_PREFIX = "x509_hash:"

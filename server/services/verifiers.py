@@ -19,7 +19,8 @@ from server.store.verifiers import VerifierRow, insert_verifier
 from shared.credentials import ALLOWED_ISSUER_ROLE
 from shared.errors import CredentialError
 from shared.jose import ES256, PublicKey, public_key_from_jwk
-from shared.jose.x509 import create_leaf_certificate, der_to_pem, x509_hash
+from shared.jose.x5c import x509_hash
+from shared.jose.x509 import create_leaf_certificate, der_to_pem
 from shared.oid4vp.registration import sign_registration
 
 X509_HASH_PREFIX = "x509_hash:"

@@ -2,16 +2,15 @@
 
 One root CA issues every leaf directly. A leaf names its role as a URI SAN ``urn:cancuoc:role:<role>``,
 and an issuer's leaf also its issuer identifier. Path validation is `cryptography`'s own
-(`cryptography.x509.verification`), never ours; this module only adds the rules around it.
+(`cryptography.x509.verification`), never ours; this module only adds the rules around it. What a validated
+chain says, and the resolvers that use it, are in `shared.jose.x5c`, which loads this module only when a
+chain must be validated.
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
-import hashlib
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,33 +22,15 @@ from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store, VerificationError
 
 from shared.encoding import b64url_encode
-from shared.errors import UntrustedCertificateError, UntrustedIssuerError
-from shared.jose.jws import KeyResolver
+from shared.errors import UntrustedCertificateError
 from shared.jose.keys import PrivateKey, PublicKey, wrap_public_key
+from shared.jose.x5c import ROLE_URI_PREFIX, ROLES, VerifiedChain
 
-ROLE_URI_PREFIX = "urn:cancuoc:role:"
-ROLES = frozenset({"mps", "vss", "status-list", "registrar", "verifier"})
-ISSUER_ROLES = frozenset({"mps", "vss"})
-STATUS_LIST_ROLE = "status-list"
 MAX_X5C_LENGTH = 8
 """More certificates than any chain of ours needs (root → leaf, plus a tolerated anchor)."""
 
 _CLOCK_SKEW = timedelta(minutes=5)
 """A new certificate is back-dated this much, so that a verifier whose clock is a little behind accepts it."""
-
-
-@dataclass(frozen=True, slots=True)
-class VerifiedChain:
-    """A leaf certificate whose chain to a trust anchor validated, with what it says."""
-
-    leaf: bytes
-    key: PublicKey
-    roles: frozenset[str]
-    uris: tuple[str, ...]
-    """The leaf's URI SANs other than its roles (an issuer's identifier)."""
-    name: str
-    """The subject's common name."""
-    not_after: datetime
 
 
 def create_root_certificate(key: PrivateKey, *, name: str, now: datetime, days: int = 3650) -> bytes:
@@ -95,11 +76,6 @@ def create_leaf_certificate(
     return _sign(builder, ca_key)
 
 
-def x5c_of(chain: Sequence[bytes]) -> list[str]:
-    """The ``x5c`` header value (RFC 7515 §4.1.6): standard base64 of each DER certificate, leaf first."""
-    return [base64.b64encode(der).decode("ascii") for der in chain]
-
-
 def pem_to_der(pem: bytes) -> bytes:
     """The DER of a single PEM certificate."""
     try:
@@ -111,11 +87,6 @@ def pem_to_der(pem: bytes) -> bytes:
 def der_to_pem(der: bytes) -> bytes:
     """The PEM of a single DER certificate."""
     return _load(der).public_bytes(serialization.Encoding.PEM)
-
-
-def x509_hash(der: bytes) -> str:
-    """base64url(SHA-256(DER)) without padding: the ``x509_hash`` client id value (OID4VP §5.9.3)."""
-    return b64url_encode(hashlib.sha256(der).digest())
 
 
 def authority_key_identifier(der: bytes) -> str:
@@ -189,62 +160,6 @@ def verify_chain(x5c: object, anchors: Sequence[bytes], *, now: datetime) -> Ver
         name=_common_name(leaf),
         not_after=leaf.not_valid_after_utc,
     )
-
-
-ChainVerifier = Callable[..., VerifiedChain]
-"""`verify_chain` or a stand-in with its signature and results (`shared.oid4vp.chains.ChainCache.verify`)."""
-
-
-def x5c_issuer_resolver(
-    anchors: Sequence[bytes], *, now: datetime, verify: ChainVerifier = verify_chain
-) -> KeyResolver:
-    """A key resolver for credentials: the ``x5c`` leaf of an issuer allowed for ``vct``, named by ``iss``."""
-    from shared.credentials import ALLOWED_ISSUER_ROLE  # lazy: the credential types are not JOSE's to load
-
-    def resolve(header: Mapping[str, Any], payload: Mapping[str, Any]) -> PublicKey:
-        chain = _header_chain(header, anchors, now, verify)
-        roles = chain.roles & ISSUER_ROLES
-        if not roles:
-            raise UntrustedCertificateError("the certificate is not an issuer's", reason="missing_role")
-        iss = payload.get("iss")
-        if not isinstance(iss, str) or iss not in chain.uris:
-            raise UntrustedIssuerError(
-                f"iss {iss!r} is not named in the issuer's certificate", reason="iss_not_in_certificate"
-            )
-        vct = payload.get("vct")
-        allowed = ALLOWED_ISSUER_ROLE.get(vct) if isinstance(vct, str) else None
-        if allowed is None or allowed not in roles:
-            raise UntrustedIssuerError(
-                f"a {'/'.join(sorted(roles))} certificate may not issue {vct!r}",
-                reason="issuer_not_allowed_for_vct",
-            )
-        return chain.key
-
-    return resolve
-
-
-def x5c_status_resolver(
-    anchors: Sequence[bytes], *, now: datetime, verify: ChainVerifier = verify_chain
-) -> KeyResolver:
-    """A key resolver for status list tokens: the ``x5c`` leaf must be the status-list signer's."""
-
-    def resolve(header: Mapping[str, Any], payload: Mapping[str, Any]) -> PublicKey:
-        chain = _header_chain(header, anchors, now, verify)
-        if STATUS_LIST_ROLE not in chain.roles:
-            raise UntrustedCertificateError(
-                "the certificate is not the status list signer's", reason="missing_role"
-            )
-        return chain.key
-
-    return resolve
-
-
-def _header_chain(
-    header: Mapping[str, Any], anchors: Sequence[bytes], now: datetime, verify: ChainVerifier
-) -> VerifiedChain:
-    if "x5c" not in header:
-        raise UntrustedCertificateError("the JWS header has no x5c certificate chain", reason="missing_x5c")
-    return verify(header["x5c"], anchors, now=now)
 
 
 def _decode_x5c(x5c: object) -> list[bytes]:

@@ -30,7 +30,7 @@ from shared.jose import (
     verify_jws,
     verify_signature,
 )
-from shared.jose.x509 import ISSUER_ROLES, VerifiedChain, verify_chain
+from shared.jose.x5c import ISSUER_ROLES, VerifiedChain, validate_chain
 from shared.oid4vp.chains import ChainCache
 from shared.oid4vp.report import PresentedCredential, Report
 from shared.oid4vp.status import StatusLookup, check_credential_status
@@ -117,7 +117,7 @@ def check_presentation(
 def _issuer_chain(jws: Jws, policy: PresentationPolicy) -> VerifiedChain:
     if "x5c" not in jws.header:  # HAIP §6.1: issuer keys come from x5c
         raise UntrustedCertificateError("the credential has no x5c certificate chain", reason="missing_x5c")
-    verify = verify_chain if policy.chains is None else policy.chains.verify
+    verify = validate_chain if policy.chains is None else policy.chains.verify
     chain = verify(jws.header["x5c"], policy.anchors, now=policy.now)
     if not chain.roles & ISSUER_ROLES:
         raise UntrustedCertificateError("the certificate is not an issuer's", reason="missing_role")

@@ -15,7 +15,7 @@ import msgspec
 
 from shared.errors import ExpiredError, InvalidRequestError, NotYetValidError, UntrustedCertificateError
 from shared.jose import PrivateKey, sign_jwt, verify_jws
-from shared.jose.x509 import verify_chain, x5c_of
+from shared.jose.x5c import validate_chain, x5c_of
 from shared.oid4vp.dcql import DcqlQuery
 from shared.sdjwt.process import ClaimPath
 
@@ -83,7 +83,7 @@ def verify_registration(
     """Verify a registration record: registrar chain to an anchor, signature, ``sub`` and lifetime."""
 
     def registrar_key(header: Mapping[str, Any], payload: Mapping[str, Any]) -> Any:
-        chain = verify_chain(header.get("x5c"), anchors, now=now)
+        chain = validate_chain(header.get("x5c"), anchors, now=now)
         if REGISTRAR_ROLE not in chain.roles:
             raise UntrustedCertificateError(
                 "the registration is not signed by a registrar", reason="missing_role"

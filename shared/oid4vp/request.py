@@ -22,7 +22,7 @@ from shared.errors import (
     VpFormatsNotSupportedError,
 )
 from shared.jose import PrivateKey, check_typ, decode_jws_unverified, sign_jwt, verify_signature
-from shared.jose.x509 import VerifiedChain, verify_chain, x5c_of, x509_hash
+from shared.jose.x5c import VerifiedChain, validate_chain, x5c_of, x509_hash
 from shared.oid4vp.dcql import SD_JWT_FORMAT, DcqlQuery, parse_dcql
 from shared.oid4vp.registration import Registration, over_asked, verify_registration
 from shared.urls import is_loopback_host
@@ -137,7 +137,7 @@ def verify_request_object(
         raise InvalidRequestError(
             f"client_id prefix of {client_id!r} is not x509_hash", reason="unsupported_client_id_prefix"
         )
-    chain = verify_chain(jws.header.get("x5c"), anchors, now=now)
+    chain = validate_chain(jws.header.get("x5c"), anchors, now=now)
     if VERIFIER_ROLE not in chain.roles:
         raise UntrustedCertificateError("the certificate is not a verifier's", reason="missing_role")
     if client_id != X509_HASH + x509_hash(chain.leaf):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.errors import CredentialError, InvalidStatusListError, RevokedError, SuspendedError
 from shared.jose import decode_jws_unverified
-from shared.jose.x509 import x5c_status_resolver
+from shared.jose.x5c import x5c_status_resolver
 from shared.statuslist import StatusListToken, check_status, parse_status_claim, verify_status_list_token
 
 if TYPE_CHECKING:
