@@ -30,20 +30,32 @@ LIST_URI = "https://cancuoc.bench/status/mps/1"
 DISCLOSED = [("full_name",), ("citizen_id",), ("birth_date",), ("age_over_18",)]
 
 
-def rate(operation: Callable[[], Any], seconds: float) -> float:
-    """Operations per second: the best of three runs of about ``seconds`` / 3 each."""
+def rate(operation: Callable[[], Any], seconds: float, *, runs: int = 3) -> float:
+    """Operations per second: the best of ``runs`` runs of about ``seconds`` / ``runs`` each."""
     best = 0.0
-    for _ in range(3):
+    for _ in range(runs):
         count, started = 0, time.perf_counter()
-        deadline = started + seconds / 3
+        deadline = started + seconds / runs
         while True:
             for _ in range(20):
                 operation()
             count += 20
             elapsed = time.perf_counter() - started
-            if elapsed >= seconds / 3 or time.perf_counter() > deadline:
+            if elapsed >= seconds / runs or time.perf_counter() > deadline:
                 break
         best = max(best, count / elapsed)
+    return best
+
+
+def rates(operations: dict[str, Callable[[], Any]], seconds: float, *, rounds: int = 15) -> dict[str, float]:
+    """Operations per second of each, measured in turns (a short run of each per round, ``rounds`` rounds
+    over about ``seconds`` in all) and the best run kept: a ratio between them then compares runs made in
+    the same moments, whatever else the machine was doing."""
+    best = dict.fromkeys(operations, 0.0)
+    share = seconds / rounds / len(operations)
+    for _ in range(rounds):
+        for name, operation in operations.items():
+            best[name] = max(best[name], rate(operation, share, runs=1))
     return best
 
 
