@@ -15,7 +15,14 @@ from shared.credentials import VCT_BY_TYPE, example_health_card, example_identit
 from shared.encoding import b64url_encode
 from shared.errors import CredentialError, UntrustedCertificateError, UntrustedIssuerError
 from shared.jose import PrivateKey, generate_private_key
-from shared.jose.x5c import ROLE_URI_PREFIX, x5c_issuer_resolver, x5c_of, x5c_status_resolver, x509_hash
+from shared.jose.x5c import (
+    ROLE_URI_PREFIX,
+    pem_armored_der,
+    x5c_issuer_resolver,
+    x5c_of,
+    x5c_status_resolver,
+    x509_hash,
+)
 from shared.jose.x509 import (
     authority_key_identifier,
     certificate_public_key,
@@ -79,6 +86,17 @@ def test_pem_and_der_convert_both_ways(pki: Pki) -> None:
     assert pem.startswith(b"-----BEGIN CERTIFICATE-----")
     assert pem_to_der(pem) == pki.root
     untrusted("x5c_malformed", lambda: pem_to_der(b"not a certificate"))
+
+
+def test_the_der_inside_pem_armor_is_the_certificate(pki: Pki) -> None:
+    pem = der_to_pem(pki.root)
+    assert pem_armored_der(pem) == pki.root
+    assert pem_armored_der(b"\n" + pem.replace(b"\n", b"\r\n") + b"\n") == pki.root
+    for bad in (b"not a certificate", pem.replace(b"CERTIFICATE", b"PRIVATE KEY"), pem + pem, b"-----BEGIN"):
+        untrusted("x5c_malformed", lambda bad=bad: pem_armored_der(bad))
+    body = pem.split(b"\n")[1]
+    untrusted("x5c_malformed", lambda: pem_armored_der(pem.replace(body, body[:-1] + b"!")))
+    untrusted("x5c_malformed", lambda: pem_armored_der(pem.replace(body, body[:9] + b"=" + body[10:])))
 
 
 def test_x509_hash_is_base64url_sha256_of_the_der(pki: Pki) -> None:
