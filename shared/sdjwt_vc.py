@@ -12,7 +12,7 @@ import msgspec
 from shared.errors import InvalidClaimError, UnknownKeyError, UntrustedIssuerError
 from shared.jose import DEFAULT_ALGORITHMS, PrivateKey, PublicKey, is_private_jwk
 from shared.sdjwt.disclosure import SaltSource
-from shared.sdjwt.issue import issue_sd_jwt
+from shared.sdjwt.issue import PreparedClaims, prepare_claims
 from shared.sdjwt.markers import SD
 from shared.sdjwt.verify import DEFAULT_LEEWAY_SECONDS, KeyBindingPolicy, VerifiedSdJwt, verify_sd_jwt
 
@@ -65,29 +65,71 @@ def issue_credential(
     ``subject_claims`` carry `SD` markers; any of `NEVER_DISCLOSABLE` among them is refused, since
     those are set from the keyword arguments only.
     """
+    template = prepare_credential(
+        subject_claims,
+        issuer=issuer,
+        vct=vct,
+        issued_at=issued_at,
+        expires_at=expires_at,
+        not_before=not_before,
+        decoys=decoys,
+    )
+    return template.issue(key, holder_jwk=holder_jwk, status=status, header=header, salt=salt)
+
+
+def prepare_credential(
+    subject_claims: Mapping[Any, Any],
+    *,
+    issuer: str,
+    vct: str,
+    issued_at: int,
+    expires_at: int,
+    not_before: int | None = None,
+    decoys: int = 0,
+) -> CredentialTemplate:
+    """What the copies of one credential share, checked once: each copy then has its own holder key,
+    status entry, salts and decoys (`CredentialTemplate.issue`)."""
     for name in subject_claims:
         plain = name.value if isinstance(name, SD) else name
         if plain in NEVER_DISCLOSABLE:
             raise InvalidClaimError(
                 f"{plain!r} is set by the issuer and never disclosable", reason="reserved_claim"
             )
-    if is_private_jwk(holder_jwk):
-        raise InvalidClaimError("the holder key must be a public JWK", reason="private_holder_jwk")
-    if _contains_sd(status) or _contains_sd(holder_jwk):
-        raise InvalidClaimError("nothing inside cnf or status may be disclosable", reason="reserved_claim")
-    claims: dict[Any, Any] = {
-        "iss": issuer,
-        "vct": vct,
-        "iat": issued_at,
-        "exp": expires_at,
-        "cnf": {"jwk": dict(holder_jwk)},
-    }
+    claims: dict[Any, Any] = {"iss": issuer, "vct": vct, "iat": issued_at, "exp": expires_at}
     if not_before is not None:
         claims["nbf"] = not_before
-    if status is not None:
-        claims["status"] = dict(status)
     claims.update(subject_claims)
-    return issue_sd_jwt(claims, key, typ=TYP, header=header, decoys=decoys, salt=salt)
+    return CredentialTemplate(prepare_claims(claims, decoys=decoys))
+
+
+class CredentialTemplate:
+    """The prepared claims of one credential (`prepare_credential`), for signing copies of it."""
+
+    __slots__ = ("_claims",)
+
+    def __init__(self, claims: PreparedClaims) -> None:
+        self._claims = claims
+
+    def issue(
+        self,
+        key: PrivateKey,
+        *,
+        holder_jwk: Mapping[str, str],
+        status: Mapping[str, Any] | None = None,
+        header: Mapping[str, Any] | None = None,
+        salt: SaltSource | None = None,
+    ) -> str:
+        """One copy bound to ``holder_jwk`` (``cnf``) with its ``status`` reference, both in plaintext."""
+        if is_private_jwk(holder_jwk):
+            raise InvalidClaimError("the holder key must be a public JWK", reason="private_holder_jwk")
+        if _contains_sd(status) or _contains_sd(holder_jwk):
+            raise InvalidClaimError(
+                "nothing inside cnf or status may be disclosable", reason="reserved_claim"
+            )
+        plain: dict[str, Any] = {"cnf": {"jwk": holder_jwk}}
+        if status is not None:
+            plain["status"] = status
+        return self._claims.issue(key, typ=TYP, header=header, salt=salt, plain=plain)
 
 
 def trusted_issuer_keys(
@@ -160,9 +202,12 @@ def verify_credential(
 
 
 def _contains_sd(value: Any) -> bool:
+    kind = type(value)
+    if kind is str or kind is int or value is None:
+        return False
     if isinstance(value, SD):
         return True
-    if isinstance(value, Mapping):
+    if kind is dict or isinstance(value, Mapping):
         return any(_contains_sd(k) or _contains_sd(v) for k, v in value.items())
     if isinstance(value, list | tuple):
         return any(_contains_sd(v) for v in value)

@@ -33,7 +33,7 @@ from shared.encoding import b64url_encode, json_loads
 from shared.errors import CredentialError
 from shared.jose import PrivateKey
 from shared.oid4vci import CredentialResponse, IssuedCredential
-from shared.sdjwt_vc import issue_credential
+from shared.sdjwt_vc import CredentialTemplate, prepare_credential
 
 JSON_MEDIA_TYPE = "application/json"
 ROUNDS_PER_LIST = 8
@@ -59,29 +59,21 @@ class Copy(NamedTuple):
 
 
 class Template(NamedTuple):
-    """What every copy of one family shares; only the holder key and the status entry differ."""
+    """What every copy of one family shares, prepared once: copies differ in holder key and status entry."""
 
-    claims: Mapping[Any, Any]
+    credential: CredentialTemplate
     key: PrivateKey
-    issuer_id: str
     vct: str
-    issued_at: int
-    expires_at: int
     status_uri: Callable[[int], str]
-    x5c: tuple[str, ...] = ()
-    """The issuer's certificate chain, sent in every copy's header beside its ``kid`` (HAIP 1.0 §6.1)."""
+    header: Mapping[str, Any] | None
+    """The issuer's certificate chain as ``x5c`` beside the ``kid`` of every copy (HAIP 1.0 §6.1)."""
 
     def sign(self, holder: ProvenKey, list_id: int, idx: int) -> Copy:
-        credential = issue_credential(
-            self.claims,
+        credential = self.credential.issue(
             self.key,
-            issuer=self.issuer_id,
-            vct=self.vct,
             holder_jwk=holder.key.jwk,
-            issued_at=self.issued_at,
-            expires_at=self.expires_at,
             status={"status_list": {"idx": idx, "uri": self.status_uri(list_id)}},
-            header={"x5c": list(self.x5c)} if self.x5c else None,
+            header=self.header,
         )
         return Copy(list_id, idx, credential)
 
@@ -217,15 +209,20 @@ def _template(
     # RFC 9901 §10.1, OID4VCI §15: an iat rounded to the day does not tell which request issued a copy.
     issued_at = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     expires_at = issued_at + timedelta(days=context.config.credential_validity_days)
-    return Template(
-        claims=claims,
-        key=context.keys[issuer],
-        issuer_id=context.config.issuer_id(issuer),
+    x5c = context.pki.signers[issuer].x5c
+    credential = prepare_credential(
+        claims,
+        issuer=context.config.issuer_id(issuer),
         vct=vct,
         issued_at=int(issued_at.timestamp()),
         expires_at=int(expires_at.timestamp()),
+    )
+    return Template(
+        credential=credential,
+        key=context.keys[issuer],
+        vct=vct,
         status_uri=partial(context.config.status_list_uri, issuer),
-        x5c=tuple(context.pki.signers[issuer].x5c),
+        header={"x5c": list(x5c)} if x5c else None,
     )
 
 

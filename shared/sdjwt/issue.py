@@ -1,4 +1,9 @@
-"""SD-JWT issuance (RFC 9901 §4, §5): conceal the marked claims, add decoys, sign."""
+"""SD-JWT issuance (RFC 9901 §4, §5): conceal the marked claims, add decoys, sign.
+
+`prepare_claims` checks the claims and their `SD` markers once and encodes what never changes; each
+`PreparedClaims.issue` then draws new salts and decoys, so copies of the same claims (a batch) share no
+disclosure and no digest (§10.1) and cost only their salting, hashing and signature.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from typing import Any
 from shared.encoding import b64url_encode, json_dumps
 from shared.errors import InvalidClaimError
 from shared.jose import PrivateKey, sign_jws
-from shared.sdjwt.disclosure import RESERVED_NAMES, SD_ALG, SaltSource, digest, encode_disclosure, serialize
+from shared.sdjwt.disclosure import RESERVED_NAMES, SD_ALG, SaltSource, digest, serialize
 from shared.sdjwt.markers import SD
 
 
@@ -28,17 +33,78 @@ def issue_sd_jwt(
     selectively disclosable members). ``salt`` replaces the CSPRNG salts (tests only).
     Returns the compact form with all disclosures.
     """
-    concealer = _Concealer(salt or _SaltPool().take, decoys)
-    payload = concealer.object(claims)
-    if concealer.disclosures:
-        payload["_sd_alg"] = SD_ALG
-    jws = sign_jws({"typ": typ, **(header or {})}, json_dumps(payload), key)
-    return serialize(jws, concealer.disclosures)
+    return prepare_claims(claims, decoys=decoys).issue(key, typ=typ, header=header, salt=salt)
+
+
+def prepare_claims(claims: Mapping[Any, Any], *, decoys: int = 0) -> PreparedClaims:
+    """Check ``claims`` once for issuing them many times; raises `InvalidClaimError` as issuing would."""
+    return PreparedClaims(_compile_object(claims), decoys)
 
 
 def decoy_digest() -> str:
     """A digest of random bytes: it matches no disclosure (§4.2.5)."""
     return b64url_encode(os.urandom(32))
+
+
+class _Object:
+    """A JSON object holding `SD` markers somewhere, member by member in order.
+
+    A plain member is ``(name, False, value)``; a concealed one ``(b'"name",', True, value)``, its value
+    encoded as JSON already unless it holds markers of its own (a node).
+    """
+
+    __slots__ = ("members", "names")
+
+    def __init__(self, members: list[tuple[Any, bool, Any]], names: frozenset[str]) -> None:
+        self.members = members
+        self.names = names
+        """Every member's name, concealed or not."""
+
+
+class _Array:
+    """A JSON array holding `SD` markers: ``(concealed, value)`` per element, as in `_Object`."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[tuple[bool, Any]]) -> None:
+        self.items = items
+
+
+class PreparedClaims:
+    """Claims checked once; `issue` signs a fresh SD-JWT of them (new salts, new decoys) each time."""
+
+    __slots__ = ("_decoys", "_root")
+
+    def __init__(self, root: _Object, decoys: int) -> None:
+        self._root = root
+        self._decoys = decoys
+
+    def issue(
+        self,
+        key: PrivateKey,
+        *,
+        typ: str,
+        header: Mapping[str, Any] | None = None,
+        salt: SaltSource | None = None,
+        plain: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Sign one SD-JWT; ``plain`` adds top-level members in plaintext that differ per copy."""
+        copy = _Copy(salt or _SaltPool().take, self._decoys)
+        payload = copy.object(self._root)
+        if plain:
+            sd = payload.pop("_sd", None)
+            for name, value in plain.items():
+                if type(name) is not str or name in RESERVED_NAMES or name in self._root.names:
+                    raise InvalidClaimError(
+                        f"claim name {name!r} is invalid or given twice", reason="bad_claim_name"
+                    )
+                payload[name] = _plaintext(value)
+            if sd is not None:
+                payload["_sd"] = sd
+        if copy.disclosures:
+            payload["_sd_alg"] = SD_ALG
+        jws = sign_jws({"typ": typ, **(header or {})}, json_dumps(payload), key)
+        return serialize(jws, copy.disclosures)
 
 
 class _SaltPool:
@@ -63,7 +129,9 @@ class _SaltPool:
         return self.batch[start : self.position]
 
 
-class _Concealer:
+class _Copy:
+    """One SD-JWT's concealment: its salts, disclosures and digests."""
+
     __slots__ = ("decoys", "disclosures", "salt")
 
     def __init__(self, salt: SaltSource, decoys: int) -> None:
@@ -73,53 +141,117 @@ class _Concealer:
 
     def value(self, value: Any) -> Any:
         kind = type(value)
-        if kind is str or kind is int or kind is bool:
-            return value
-        if kind is dict or isinstance(value, Mapping):
+        if kind is _Object:
             return self.object(value)
-        if kind is list or kind is tuple:
-            return self.array(value)
-        if isinstance(value, SD):
-            raise InvalidClaimError("SD() marks member names and array elements only", reason="misplaced_sd")
+        if kind is _Array:
+            return [{"...": self.element(v)} if concealed else self.value(v) for concealed, v in value.items]
         return value
 
-    def object(self, obj: Mapping[Any, Any]) -> dict[str, Any]:
+    def object(self, node: _Object) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        hidden: dict[str, str] = {}
-        for key, value in obj.items():
-            if type(key) is SD:
-                name = key.value
-                if type(name) is not str or name in hidden:
-                    raise InvalidClaimError(
-                        f"claim name {name!r} is invalid or repeated", reason="bad_claim_name"
-                    )
-                kind = type(value)
-                plain = value if kind is str or kind is int or kind is bool else self.value(value)
-                text = encode_disclosure(self.salt(), name, plain)
-                self.disclosures.append(text)
-                hidden[name] = digest(text)
-            elif type(key) is str:
-                kind = type(value)
-                out[key] = value if kind is str or kind is int or kind is bool else self.value(value)
+        digests: list[str] = []
+        for name, concealed, value in node.members:
+            if concealed:
+                # The value first, then its salt: salts are drawn in the order of the reference issuer.
+                encoded = value if type(value) is bytes else json_dumps(self.value(value))
+                digests.append(self.disclose(self.salt(), name + encoded))
             else:
-                raise InvalidClaimError(f"claim name {key!r} is not a string", reason="bad_claim_name")
-        if RESERVED_NAMES & (out.keys() | hidden.keys()) or not hidden.keys().isdisjoint(out):
-            raise InvalidClaimError(
-                "a claim name is reserved or both disclosable and plain", reason="bad_claim_name"
-            )
-        if hidden:
-            digests = [*hidden.values(), *(decoy_digest() for _ in range(self.decoys))]
+                out[name] = self.value(value)
+        if digests:
+            digests += [decoy_digest() for _ in range(self.decoys)]
             # Sorting hides the original claim order (§4.2.4.1).
             out["_sd"] = sorted(digests)
         return out
 
-    def array(self, items: list[Any] | tuple[Any, ...]) -> list[Any]:
-        out: list[Any] = []
-        for item in items:
-            if type(item) is SD:
-                text = encode_disclosure(self.salt(), None, self.value(item.value))
-                self.disclosures.append(text)
-                out.append({"...": digest(text)})
-            else:
-                out.append(self.value(item))
+    def element(self, value: Any) -> str:
+        salt = self.salt()
+        return self.disclose(salt, value if type(value) is bytes else json_dumps(self.value(value)))
+
+    def disclose(self, salt: str, content: bytes) -> str:
+        """Disclose ``[salt, <content>]`` (``"name",value`` or ``value``, in JSON); returns its digest."""
+        text = b64url_encode(b"[" + json_dumps(salt) + b"," + content + b"]")
+        self.disclosures.append(text)
+        return digest(text)
+
+
+def _compile(value: Any) -> Any:
+    """A value as `_Copy` renders it: plain data as is (containers copied), or a node if it holds `SD`."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:
+        return value
+    if kind is dict or isinstance(value, Mapping):
+        node = _compile_object(value)
+        if any(concealed or _is_node(v) for _, concealed, v in node.members):
+            return node
+        return {name: v for name, _, v in node.members}
+    if kind is list or kind is tuple:
+        items = [_compile_element(item) for item in value]
+        return (
+            _Array(items)
+            if any(concealed or _is_node(v) for concealed, v in items)
+            else [v for _, v in items]
+        )
+    if isinstance(value, SD):
+        raise InvalidClaimError("SD() marks member names and array elements only", reason="misplaced_sd")
+    return value
+
+
+def _compile_element(item: Any) -> tuple[bool, Any]:
+    if type(item) is SD:
+        return True, _json_or_node(_compile(item.value))
+    return False, _compile(item)
+
+
+def _compile_object(obj: Mapping[Any, Any]) -> _Object:
+    members: list[tuple[Any, bool, Any]] = []
+    plain: set[str] = set()
+    hidden: set[str] = set()
+    for key, value in obj.items():
+        if type(key) is SD:
+            name = key.value
+            if type(name) is not str or name in hidden:
+                raise InvalidClaimError(
+                    f"claim name {name!r} is invalid or repeated", reason="bad_claim_name"
+                )
+            hidden.add(name)
+            members.append((json_dumps(name) + b",", True, _json_or_node(_compile(value))))
+        elif type(key) is str:
+            plain.add(key)
+            members.append((key, False, _compile(value)))
+        else:
+            raise InvalidClaimError(f"claim name {key!r} is not a string", reason="bad_claim_name")
+    if RESERVED_NAMES & (plain | hidden) or not hidden.isdisjoint(plain):
+        raise InvalidClaimError(
+            "a claim name is reserved or both disclosable and plain", reason="bad_claim_name"
+        )
+    return _Object(members, frozenset(plain | hidden))
+
+
+def _json_or_node(compiled: Any) -> Any:
+    """A concealed value: its JSON, encoded now, unless it holds `SD` markers of its own."""
+    return compiled if _is_node(compiled) else json_dumps(compiled)
+
+
+def _is_node(value: Any) -> bool:
+    return type(value) is _Object or type(value) is _Array
+
+
+def _plaintext(value: Any) -> Any:
+    """A per-copy plaintext value, copied, with the checks `prepare_claims` makes; `SD` has no place in it."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict or isinstance(value, Mapping):
+        out = {}
+        for name, member in value.items():
+            if type(name) is not str or name in RESERVED_NAMES:
+                raise InvalidClaimError(
+                    f"claim name {name!r} is invalid or reserved", reason="bad_claim_name"
+                )
+            out[name] = _plaintext(member)
         return out
+    if isinstance(value, list | tuple):
+        return [_plaintext(item) for item in value]
+    if isinstance(value, SD):
+        raise InvalidClaimError("a per-copy plaintext claim holds SD()", reason="misplaced_sd")
+    return value
