@@ -26,8 +26,7 @@ from server.services.offers import VIETNAM, hash_secret
 from server.services.proofs import ProvenKey, check_proofs
 from server.store import issuance as store
 from server.store.database import Connection
-from server.store.registry import find_records
-from server.store.tokens import AccessGrant, consume_nonces, find_access_token
+from server.store.tokens import AccessGrant, consume_nonces, find_access_token_and_record
 from shared.credentials import VCT_BY_TYPE, parse_record
 from shared.encoding import b64url_encode, json_loads
 from shared.errors import CredentialError
@@ -98,14 +97,14 @@ async def issue_credentials(
         proven = exc
 
     async def issue(connection: Connection) -> list[Copy]:
-        grant = await find_access_token(connection, token_hash, issuer, now)
+        requested = request.credential_identifier or request.credential_configuration_id or ""
+        grant, record = await find_access_token_and_record(connection, token_hash, issuer, now, requested)
         if grant is None:
             raise InvalidTokenError("the access token is unknown, expired or for another issuer")
         configuration_id = _requested_configuration(request, grant)
         if isinstance(proven, HttpError):
             raise proven
-        records = await find_records(connection, grant.citizen_id, [configuration_id])
-        template = _template(context, issuer, configuration_id, records.get(configuration_id), now)
+        template = _template(context, issuer, configuration_id, record, now)
         # Every proof's nonce is used up by the same transaction that records the issuance (§13.8).
         nonce_hashes = {hash_secret(k.nonce) for k in proven}
         if await consume_nonces(connection, nonce_hashes, issuer, now) != len(nonce_hashes):

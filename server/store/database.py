@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar
 
+import msgspec
 from sqlalchemy import Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection as SyncConnection
@@ -85,6 +86,9 @@ class Database:
             self._sqlite = create_engine(
                 url.replace("+aiosqlite", "", 1),
                 connect_args={"timeout": 0, "isolation_level": None},
+                # JSON columns (registry records, configuration ids) read back by msgspec: the same
+                # values as the json module gives for what json.dumps stored, in a fraction of its time.
+                json_deserializer=msgspec.json.decode,
             )
             event.listen(self._sqlite, "connect", _sqlite_pragmas)
         else:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, insert, select, update
 
 from server.store.database import Connection
 from server.store.prepared import prepared
+from server.store.registry import RECORD_TABLES
 from server.store.schema import access_tokens, nonces
 
 # Built once: the hot path of every credential request should not rebuild and re-key its statements.
@@ -30,6 +31,21 @@ _CONSUME_NONCES = prepared(
     )
     .values(used_at=bindparam("now"))
 )
+
+
+_FIND_ACCESS_TOKEN_AND_RECORD = {
+    kind: prepared(
+        select(access_tokens.c.citizen_id, access_tokens.c.configuration_ids, table.c.record)
+        .select_from(access_tokens.outerjoin(table, table.c.citizen_id == access_tokens.c.citizen_id))
+        .where(
+            access_tokens.c.token_hash == bindparam("token_hash"),
+            access_tokens.c.issuer == bindparam("issuer"),
+            access_tokens.c.expires_at > bindparam("now"),
+        )
+    )
+    for kind, table in RECORD_TABLES.items()
+}
+"""The credential endpoint's first read: the grant and, in the same round trip, the record it asks for."""
 
 
 class AccessGrant(NamedTuple):
@@ -68,6 +84,24 @@ async def find_access_token(
     parameters = {"token_hash": token_hash, "issuer": issuer, "now": now}
     row = (await connection.execute(_FIND_ACCESS_TOKEN, parameters)).first()
     return None if row is None else AccessGrant(str(row.citizen_id), list(row.configuration_ids))
+
+
+async def find_access_token_and_record(
+    connection: Connection, token_hash: bytes, issuer: str, now: datetime, kind: str
+) -> tuple[AccessGrant | None, dict[str, Any] | None]:
+    """`find_access_token`, and the holder's stored record of configuration ``kind`` if there is one.
+
+    The record is read whether or not the grant covers ``kind``: the caller checks that before using it.
+    """
+    statement = _FIND_ACCESS_TOKEN_AND_RECORD.get(kind)
+    if statement is None:
+        return await find_access_token(connection, token_hash, issuer, now), None
+    parameters = {"token_hash": token_hash, "issuer": issuer, "now": now}
+    row = (await connection.execute(statement, parameters)).first()
+    if row is None:
+        return None, None
+    grant = AccessGrant(str(row.citizen_id), list(row.configuration_ids))
+    return grant, None if row.record is None else dict(row.record)
 
 
 async def insert_nonce(connection: Connection, nonce_hash: bytes, issuer: str, expires_at: datetime) -> None:
