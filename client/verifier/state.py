@@ -254,9 +254,10 @@ def read_file(path: str | Path) -> bytes:
 
 
 def _write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
-    """Write whole or not at all: a temporary file in the same folder, then renamed over."""
+    """Write whole or not at all: a temporary file in the same folder (one per process, as two checks may
+    write the chain cache at once), then renamed over."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "wb") as file:
         os.fchmod(file.fileno(), mode)
         file.write(data)
