@@ -4,10 +4,10 @@ Status lists come from the cache while fresh (by their ``ttl``), else are fetche
 verified and cached; ``offline`` never fetches. Which list is fresh enough, or stale but allowed, is
 decided by `shared.oid4vp.status` from the token itself.
 
-The process remembers what validated (certificate chains, status list tokens, its own certificate's key),
-so that checking many answers (a cross-device wait, `make bench`) validates each once; a remembered token
-is handed over only while it still verifies at ``now``, else the raw token goes to `shared.oid4vp.status`,
-which reports why (or accepts it as stale).
+The process remembers what validated (status list tokens, its own request objects), so that checking many
+answers (a cross-device wait, `make bench`) validates each once; a remembered token is handed over only while
+it still verifies at ``now``, else the raw token goes to `shared.oid4vp.status`, which reports why (or accepts
+it as stale). Certificate chains are remembered across processes, in the clinic's chain cache (`Checker`).
 """
 
 from __future__ import annotations
