@@ -98,10 +98,8 @@ def build_bundle(home: Path, now: datetime) -> Bundle:
     state.enroll(der_to_pem(clinic), registration, client_id)
     for role in ("mps", "vss", "status"):
         state.cache_issuer_certificate(role, der_to_pem(leaves[role][1]))
-    chains = ChainCache()
     signers = {role: leaves[role][1] for role in ("mps", "vss", "status")}
-    remember_certificates(state, chains, signers, anchor=root, now=now)
-    state.remember_chains(chains.known())
+    remember_certificates(state, ChainCache(), signers, anchor=root, now=now)
     status_key, status_cert = leaves["status"]
     token = sign_status_list_token(
         StatusList.new(1024, 2),

@@ -56,10 +56,15 @@ class Signer:
 
     key: PrivateKey = field(repr=False)
     chain: tuple[bytes, ...]
+    encoded: tuple[str, ...] = field(init=False, repr=False)
+    """The chain encoded for ``x5c`` once: every credential and status list token carries it."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "encoded", tuple(x5c_of(self.chain)))
 
     @property
     def x5c(self) -> list[str]:
-        return x5c_of(self.chain)
+        return list(self.encoded)
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,11 +73,11 @@ class Checker:
     """
 
     def __init__(self, state: VerifierState, *, offline: bool = False) -> None:
-        config, _, anchor_pem = state.checking()  # the certificate read says the clinic is enrolled
+        config, public_jwk, anchor_pem = state.checking()
         self.state = state
         self.client_id = config.client_id
         self.server = config.server
-        self.public_jwk = state.public_jwk()
+        self.public_jwk = public_jwk
         self.anchor = _der(anchor_pem)
         self.offline = offline
         self.chains = ChainCache()

@@ -134,16 +134,12 @@ class VerifierState:
         return self._read(REGISTRATION_FILE).decode().strip()
 
     def checking(self) -> tuple[Config, bytes, bytes]:
-        """`config`, `certificate_pem` and `anchor_pem` (same errors), in the fewest file system calls:
-        `verifier check` reads them for every answer."""
+        """What a check needs of an enrolled clinic: its config, its own public JWK and the pinned root
+        (`anchor_pem`), with `certificate_pem`'s errors when it is not enrolled."""
         config = self.config()
-        try:
-            certificate: bytes | None = read_file(self._path(CERTIFICATE_FILE))
-        except OSError:
-            certificate = None
-        if certificate is None or not os.path.isfile(self._path(REGISTRATION_FILE)):
-            return config, self.certificate_pem(), self.anchor_pem()  # says why
-        return config, certificate, self._read(ANCHOR_FILE)
+        if not self.enrolled():
+            self.certificate_pem()  # says why
+        return config, self._read(PUBLIC_JWK_FILE), self._read(ANCHOR_FILE)
 
     def enroll(self, certificate_pem: bytes, registration: str, client_id: str) -> None:
         """Store the registrar's answer and the client id it gives."""
@@ -180,10 +176,6 @@ class VerifierState:
 
     def remember_chains(self, chains: list[KnownChain]) -> None:
         _write(self.root / CHAINS_FILE, msgspec.json.encode(chains))
-
-    def public_jwk(self) -> bytes:
-        """The clinic's own public JWK, as `verifier init` wrote it."""
-        return self.require()._read(PUBLIC_JWK_FILE)
 
     def cache_issuer_certificate(self, role: str, pem: bytes) -> Path:
         if not _SAFE_NAME.fullmatch(role):

@@ -97,7 +97,6 @@ def sync(state: VerifierState, api: RelayApi, *, now: datetime) -> SyncResult:
             result.failed[uri] = str(exc)
         else:
             result.status_lists.append(uri)
-    state.remember_chains(chains.known())
     names = _display_names(api, issuers)
     state.cache_display_names(names)
     result.display_names = len(names["credentials"])
@@ -113,12 +112,14 @@ def remember_certificates(
     now: datetime,
 ) -> dict[str, VerifiedChain]:
     """Validate each signer's certificate (DER, by role) under the root, as the ``x5c`` of its tokens will
-    carry it, into ``chains`` (seeded with the chains ``state`` knows): `verifier check` then finds them
-    validated, and need not load the X.509 code at all."""
+    carry it, into ``chains`` and the chain cache of ``state``: `verifier check` then finds them validated,
+    and need not load the X.509 code at all."""
     chains.remember(state.known_chains())
-    return {
-        role: chains.verify(x5c_of([der]), [anchor], now=now) for role, der in sorted(certificates.items())
+    verified = {
+        role: chains.verify(x5c_of([d]), [anchor], now=now) for role, d in sorted(certificates.items())
     }
+    state.remember_chains(chains.known())
+    return verified
 
 
 def fetch_status_list(

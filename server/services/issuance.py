@@ -221,7 +221,7 @@ def _template(
         key=context.keys[issuer],
         vct=vct,
         status_uri=partial(context.config.status_list_uri, issuer),
-        header={"x5c": list(x5c)} if x5c else None,
+        header={"x5c": x5c} if x5c else None,
     )
 
 

@@ -80,17 +80,12 @@ class _Walk:
             )
         if depth and "_sd_alg" in out:
             raise MalformedError("'_sd_alg' may only appear at the top level", reason="nested_sd_alg")
-        seen, by_digest, placed = self.seen, self.by_digest, self.placed
         for d in digests:
             if type(d) is not str:
                 raise MalformedError("'_sd' must be an array of digest strings", reason="bad_sd_array")
-            if d in seen:
-                raise InvalidDisclosureError("a digest appears more than once", reason="duplicate_digest")
-            seen.add(d)
-            disclosure = by_digest.get(d)
+            disclosure = self._lookup(d)
             if disclosure is None:
                 continue
-            self.found += 1
             member = disclosure.name
             if member is None:
                 raise InvalidDisclosureError(
@@ -101,12 +96,8 @@ class _Walk:
                     f"claim {member!r} is disclosed twice", reason="claim_name_conflict"
                 )
             member_path = (*path, member)
-            value = disclosure.value
-            kind = type(value)
-            out[member] = (
-                value if kind is not dict and kind is not list else self.value(value, member_path, depth)
-            )
-            placed.append((member_path, disclosure))
+            out[member] = self.value(disclosure.value, member_path, depth)
+            self.placed.append((member_path, disclosure))
         return out
 
     def array(self, items: list[Any], path: ClaimPath, depth: int) -> list[Any]:
