@@ -9,12 +9,13 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.types import ASGIApp
+from litestar.types import ASGIApp, ExceptionHandlersMap
 
 from server.config import ServerConfig
 from server.context import Clock, ServerContext, system_clock
 from server.errors import HttpError
 from server.http import ROUTES
+from server.http.fast_credential import CredentialFastPath
 from server.http.responses import SECURITY_HEADERS
 from server.keys import load_or_create_keys
 from server.logs import AccessLog, configure_logging, log_server_error, note_error
@@ -43,16 +44,17 @@ def create_app(config: ServerConfig, *, clock: Clock = system_clock, migrate: bo
     def provide_context() -> ServerContext:
         return context
 
+    exception_handlers: ExceptionHandlersMap = {
+        HttpError: render_http_error,
+        DatabaseUnavailableError: render_unavailable,
+        ValidationException: render_validation_error,
+        HTTPException: render_framework_error,
+        Exception: render_server_error,
+    }
     app = Litestar(
         route_handlers=ROUTES,
         dependencies={"context": Provide(provide_context, sync_to_thread=False)},
-        exception_handlers={
-            HttpError: render_http_error,
-            DatabaseUnavailableError: render_unavailable,
-            ValidationException: render_validation_error,
-            HTTPException: render_framework_error,
-            Exception: render_server_error,
-        },
+        exception_handlers=exception_handlers,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         request_max_body_size=config.max_body_bytes,
@@ -68,7 +70,8 @@ def create_app(config: ServerConfig, *, clock: Clock = system_clock, migrate: bo
         logging_config=None,
     )
     # Outermost, so that it also times and counts requests that match no route (and timed-out ones).
-    app.asgi_handler = AccessLog(RequestTimeout(app.asgi_handler, config.request_timeout, SECURITY_HEADERS))
+    routes = CredentialFastPath(app.asgi_handler, context, exception_handlers)
+    app.asgi_handler = AccessLog(RequestTimeout(routes, config.request_timeout, SECURITY_HEADERS))
     return app
 
 
