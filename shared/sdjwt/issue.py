@@ -7,15 +7,21 @@ disclosure and no digest (§10.1) and cost only their salting, hashing and signa
 
 from __future__ import annotations
 
+import binascii
+import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from shared.encoding import b64url_encode, json_dumps
 from shared.errors import InvalidClaimError
 from shared.jose import PrivateKey, sign_jws
-from shared.sdjwt.disclosure import RESERVED_NAMES, SD_ALG, SaltSource, digest, serialize
+from shared.sdjwt.disclosure import RESERVED_NAMES, SD_ALG, SaltSource
 from shared.sdjwt.markers import SD
+
+_b2a = binascii.b2a_base64
+_sha256 = hashlib.sha256
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def issue_sd_jwt(
@@ -50,7 +56,7 @@ class _Object:
     """A JSON object holding `SD` markers somewhere, member by member in order.
 
     A plain member is ``(name, False, value)``; a concealed one ``(b'"name",', True, value)``, its value
-    encoded as JSON already unless it holds markers of its own (a node).
+    a node if it holds markers of its own, else its disclosure's tail ``b',"name",<JSON>]'`` (`_Copy`).
     """
 
     __slots__ = ("members", "names")
@@ -62,7 +68,8 @@ class _Object:
 
 
 class _Array:
-    """A JSON array holding `SD` markers: ``(concealed, value)`` per element, as in `_Object`."""
+    """A JSON array holding `SD` markers: ``(concealed, value)`` per element, as in `_Object` (a concealed
+    leaf's tail is ``b',<JSON>]'``)."""
 
     __slots__ = ("items",)
 
@@ -89,7 +96,7 @@ class PreparedClaims:
         plain: Mapping[str, Any] | None = None,
     ) -> str:
         """Sign one SD-JWT; ``plain`` adds top-level members in plaintext that differ per copy."""
-        copy = _Copy(salt or _SaltPool().take, self._decoys)
+        copy = _Copy(_SaltPool().take if salt is None else _json_salts(salt), self._decoys)
         payload = copy.object(self._root)
         if plain:
             sd = payload.pop("_sd", None)
@@ -104,40 +111,50 @@ class PreparedClaims:
         if copy.disclosures:
             payload["_sd_alg"] = SD_ALG
         jws = sign_jws({"typ": typ, **(header or {})}, json_dumps(payload), key)
-        return serialize(jws, copy.disclosures)
+        # The compact form of RFC 9901 §4 (`disclosure.serialize`), the disclosures joined as bytes once.
+        if not copy.disclosures:
+            return jws + "~"
+        return f"{jws}~{b'~'.join(copy.disclosures).decode('ascii')}~"
 
 
 class _SaltPool:
-    """Salts of 144 random bits (RFC 9901 §9.3 asks for at least 128), drawn from the OS in batches.
+    """Salts of 144 random bits (RFC 9901 §9.3 asks for at least 128), drawn from the OS in batches, each
+    as the start of its disclosure's JSON array, ``["<salt>"``.
 
-    18 bytes encode to exactly 24 base64url characters, so one encoded batch slices into salts.
+    18 bytes encode to exactly 24 base64url characters, so one encoded batch slices into salts; the
+    base64url alphabet needs no JSON escaping.
     """
 
-    __slots__ = ("batch", "position")
+    __slots__ = ("salts",)
     BATCH = 16
 
     def __init__(self) -> None:
-        self.batch = ""
-        self.position = 0
+        self.salts: list[bytes] = []
 
-    def take(self) -> str:
-        if self.position >= len(self.batch):
-            self.batch = b64url_encode(os.urandom(18 * self.BATCH))
-            self.position = 0
-        start = self.position
-        self.position += 24
-        return self.batch[start : self.position]
+    def take(self) -> bytes:
+        if not self.salts:
+            encoded = _b2a(os.urandom(18 * self.BATCH), newline=False).translate(_URLSAFE)
+            self.salts = [b'["' + encoded[i : i + 24] + b'"' for i in range(0, 24 * self.BATCH, 24)]
+        return self.salts.pop()
+
+
+def _json_salts(salt: SaltSource) -> Callable[[], bytes]:
+    return lambda: b"[" + json_dumps(salt())
 
 
 class _Copy:
-    """One SD-JWT's concealment: its salts, disclosures and digests."""
+    """One SD-JWT's concealment: its salts, disclosures (ASCII bytes) and digests.
+
+    A disclosure's JSON is built from two parts: ``["<salt>"`` (`_SaltPool`) and its tail,
+    ``,"name",value]`` or ``,value]``, made once by `prepare_claims` unless the value holds markers.
+    """
 
     __slots__ = ("decoys", "disclosures", "salt")
 
-    def __init__(self, salt: SaltSource, decoys: int) -> None:
+    def __init__(self, salt: Callable[[], bytes], decoys: int) -> None:
         self.salt = salt
         self.decoys = decoys
-        self.disclosures: list[str] = []
+        self.disclosures: list[bytes] = []
 
     def value(self, value: Any) -> Any:
         kind = type(value)
@@ -153,8 +170,8 @@ class _Copy:
         for name, concealed, value in node.members:
             if concealed:
                 # The value first, then its salt: salts are drawn in the order of the reference issuer.
-                encoded = value if type(value) is bytes else json_dumps(self.value(value))
-                digests.append(self.disclose(self.salt(), name + encoded))
+                tail = value if type(value) is bytes else b"," + name + json_dumps(self.value(value)) + b"]"
+                digests.append(self.disclose(self.salt(), tail))
             else:
                 out[name] = self.value(value)
         if digests:
@@ -165,13 +182,19 @@ class _Copy:
 
     def element(self, value: Any) -> str:
         salt = self.salt()
-        return self.disclose(salt, value if type(value) is bytes else json_dumps(self.value(value)))
+        return self.disclose(
+            salt, value if type(value) is bytes else b"," + json_dumps(self.value(value)) + b"]"
+        )
 
-    def disclose(self, salt: str, content: bytes) -> str:
-        """Disclose ``[salt, <content>]`` (``"name",value`` or ``value``, in JSON); returns its digest."""
-        text = b64url_encode(b"[" + json_dumps(salt) + b"," + content + b"]")
+    def disclose(self, salt: bytes, tail: bytes) -> str:
+        """Disclose ``salt + tail`` (a JSON array, see the class); returns its digest.
+
+        As `disclosure.encode_disclosure` and `disclosure.digest`, kept in bytes: the digest is the
+        SHA-256 of the disclosure's ASCII (RFC 9901 §4.2.3).
+        """
+        text = _b2a(salt + tail, newline=False).rstrip(b"=").translate(_URLSAFE)
         self.disclosures.append(text)
-        return digest(text)
+        return _b2a(_sha256(text).digest(), newline=False)[:43].translate(_URLSAFE).decode("ascii")
 
 
 def _compile(value: Any) -> Any:
@@ -198,7 +221,8 @@ def _compile(value: Any) -> Any:
 
 def _compile_element(item: Any) -> tuple[bool, Any]:
     if type(item) is SD:
-        return True, _json_or_node(_compile(item.value))
+        compiled = _compile(item.value)
+        return True, compiled if _is_node(compiled) else b"," + json_dumps(compiled) + b"]"
     return False, _compile(item)
 
 
@@ -214,7 +238,9 @@ def _compile_object(obj: Mapping[Any, Any]) -> _Object:
                     f"claim name {name!r} is invalid or repeated", reason="bad_claim_name"
                 )
             hidden.add(name)
-            members.append((json_dumps(name) + b",", True, _json_or_node(_compile(value))))
+            prefix, compiled = json_dumps(name) + b",", _compile(value)
+            tail = compiled if _is_node(compiled) else b"," + prefix + json_dumps(compiled) + b"]"
+            members.append((prefix, True, tail))
         elif type(key) is str:
             plain.add(key)
             members.append((key, False, _compile(value)))
@@ -225,11 +251,6 @@ def _compile_object(obj: Mapping[Any, Any]) -> _Object:
             "a claim name is reserved or both disclosable and plain", reason="bad_claim_name"
         )
     return _Object(members, frozenset(plain | hidden))
-
-
-def _json_or_node(compiled: Any) -> Any:
-    """A concealed value: its JSON, encoded now, unless it holds `SD` markers of its own."""
-    return compiled if _is_node(compiled) else json_dumps(compiled)
 
 
 def _is_node(value: Any) -> bool:
