@@ -109,7 +109,7 @@ async def issue_credentials(
         nonce_hashes = {hash_secret(k.nonce) for k in proven}
         if await consume_nonces(connection, nonce_hashes, issuer, now) != len(nonce_hashes):
             raise InvalidNonceError("a proof's c_nonce is unknown, expired or used; fetch a new one")
-        family_id = secrets.token_hex(16)
+        family_id = _family_id(now)
         await store.insert_family(
             connection,
             family_id=family_id,
@@ -267,6 +267,16 @@ def _draw(size: int, count: int, taken: Collection[int]) -> list[int]:
         if idx not in taken:
             chosen.add(idx)
     return list(chosen)
+
+
+def _family_id(now: datetime) -> str:
+    """32 hex digits: the issuance time in milliseconds, then 80 random bits.
+
+    Ordered by time, the families and status entries that a group commit writes share the index pages at
+    the end of their indexes; random ids dirtied a page of each index per family, about 40 % of a
+    group's COMMIT on SQLite.
+    """
+    return f"{int(now.timestamp() * 1000):012x}{secrets.token_hex(10)}"
 
 
 def _bearer_token_hash(authorization: str | None) -> bytes:
