@@ -98,6 +98,16 @@ async def scenario(database: Database) -> None:
         assert (await connection.execute(_USE_NONCES, {"hashes": hashes, "now": NOW})).rowcount == 2
         assert (await connection.execute(_USE_NONCES, {"hashes": hashes[:1], "now": NOW})).rowcount == 0
 
+        # DATETIME binds share one formatting of the last value: each value still gets its own text.
+        later, same_instant = NOW + timedelta(seconds=1), NOW.replace(tzinfo=None)
+        for when in (later, NOW, later, same_instant):
+            await connection.execute(_INSERT_NONCE, {"nonce_hash": b"t" * 32, "expires_at": when})
+            await connection.execute(_USE_NONCES, {"hashes": [b"t" * 32], "now": later})
+            stored = "SELECT expires_at, used_at FROM nonces WHERE nonce_hash = :h"
+            row = (await connection.execute(text(stored), {"h": b"t" * 32})).first()
+            assert tuple(row) == (str(when.replace(tzinfo=None)), str(later.replace(tzinfo=None)))
+            await connection.execute(text("DELETE FROM nonces WHERE nonce_hash = :h"), {"h": b"t" * 32})
+
         entries = [{"list_id": 1, "idx": idx} for idx in (5, 6)]
         assert (await connection.execute(_CLAIM, entries)).rowcount == 2
         entries.append({"list_id": 1, "idx": 7})
