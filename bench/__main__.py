@@ -32,6 +32,21 @@ def main() -> None:
         "--http-seconds", type=float, default=20.0, help="time limit per HTTP run (default 20)"
     )
     parser.add_argument(
+        "--http-database",
+        action="append",
+        choices=http.DATABASES,
+        help="only this database for issuance over HTTP (repeatable; default both)",
+    )
+    parser.add_argument(
+        "--http-workers",
+        action="append",
+        type=int,
+        help="only this many workers for issuance over HTTP (repeatable; default 1 and 2)",
+    )
+    parser.add_argument(
+        "--no-uvicorn", action="store_true", help="skip /ping under uvicorn in the HTTP section"
+    )
+    parser.add_argument(
         "--verifier-runs", type=int, default=15, help="`verifier check` processes timed (default 15)"
     )
     parser.add_argument(
@@ -60,6 +75,9 @@ def main() -> None:
         measured = http.measure(
             issuance=http.Limits(args.http_requests, args.http_seconds),
             ping=http.Limits(10 * args.http_requests, args.http_seconds / 4),
+            databases=args.http_database or http.DATABASES,
+            workers=args.http_workers or http.WORKERS,
+            uvicorn=not args.no_uvicorn,
             progress=lambda line: console.print(f"[dim]{line}[/]"),
         )
         figures["http"] = [m.as_json() for m in measured.measurements]

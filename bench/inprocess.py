@@ -1,7 +1,9 @@
 """The credential endpoint in-process, without a socket: µs per request on a fresh SQLite database.
 
-``python -m bench.inprocess [--requests N] [--batch B] [--concurrency C] [--asgi] [--profile]``: what the
-store and the signing cost per request, without the noise of an HTTP load generator on a shared machine.
+``python -m bench.inprocess [--requests N] [--batch B] [--concurrency C] [--asgi] [--profile] [--rounds R]``:
+what the store and the signing cost per request, without the noise of an HTTP load generator on a shared
+machine. On a machine whose speed drifts, ``--rounds`` repeats the measurement (each on a fresh database)
+and gives the median and the lowest CPU time per request.
 With ``--asgi`` each request goes through the whole ASGI application (access log, time limit, routing,
 error handlers) as granian would call it, so the difference to the service alone is the HTTP layer's cost.
 """
@@ -15,6 +17,7 @@ import gc
 import json
 import pstats
 import secrets
+import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -133,7 +136,8 @@ def asgi_sender(config: ServerConfig) -> Sender:
     return send_request
 
 
-async def run(requests: int, batch: int, concurrency: int, profile: bool, asgi: bool) -> None:
+async def run(requests: int, batch: int, concurrency: int, profile: bool, asgi: bool) -> float:
+    """One measurement, printed; returns the CPU seconds per request."""
     with tempfile.TemporaryDirectory(prefix="cancuoc-inprocess-") as data_dir:
         # Access lines go to a file, as under `bench.http` (the server's output is a file there too).
         flags = {"data_dir": Path(data_dir), "batch_size": max(batch, 10), "log_file": Path(data_dir) / "log"}
@@ -175,6 +179,7 @@ async def run(requests: int, batch: int, concurrency: int, profile: bool, asgi: 
     )
     if profiler:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+    return cpu / requests
 
 
 def main() -> None:
@@ -184,8 +189,17 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--asgi", action="store_true", help="through the ASGI application, not the service")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat, then print the median and lowest")
     args = parser.parse_args()
-    asyncio.run(run(args.requests, args.batch, args.concurrency, args.profile, args.asgi))
+    cpu = [
+        asyncio.run(run(args.requests, args.batch, args.concurrency, args.profile, args.asgi))
+        for _ in range(args.rounds)
+    ]
+    if args.rounds > 1:
+        print(
+            f"{args.rounds} rounds: median {statistics.median(cpu) * 1e6:.0f} µs CPU per request, "
+            f"lowest {min(cpu) * 1e6:.0f}"
+        )
 
 
 if __name__ == "__main__":
