@@ -94,31 +94,37 @@ async def prepare(context: ServerContext, requests: int, batch: int) -> list[tup
     return bodies
 
 
+def http_scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    """An HTTP/1.1 ASGI scope as granian hands one to the app, from 127.0.0.1 to port 8000."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
 def asgi_sender(config: ServerConfig) -> Sender:
     """Send one credential request through the whole ASGI application; fails unless it answers 200."""
     app = create_app(config, migrate=False)
     path = f"/{ISSUER}/credential"
 
     async def send_request(authorization: str, body: bytes) -> None:
-        scope: dict[str, Any] = {
-            "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.3"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": [
-                (b"host", b"127.0.0.1:8000"),
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"authorization", authorization.encode()),
-            ],
-            "client": ("127.0.0.1", 50000),
-            "server": ("127.0.0.1", 8000),
-        }
+        headers = [
+            (b"host", b"127.0.0.1:8000"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"authorization", authorization.encode()),
+        ]
+        scope = http_scope("POST", path, headers)
         messages = [{"type": "http.request", "body": body, "more_body": False}]
         statuses: list[int] = []
 

@@ -16,6 +16,7 @@ import pytest
 from issuance_helpers import BASE, Holder, seed_registry
 from litestar.testing import TestClient
 
+from bench.inprocess import http_scope
 from server.app import create_app
 from server.config import ServerConfig, load_config
 from shared.oid4vci import PRE_AUTHORIZED_GRANT
@@ -74,20 +75,8 @@ def send(
     ]
     if disconnect:
         messages.append({"type": "http.disconnect"})
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers if any(name == b"host" for name, _ in headers) else [HOST, *headers],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
+    with_host = headers if any(name == b"host" for name, _ in headers) else [HOST, *headers]
+    scope = http_scope("POST", path, with_host)
     sent: list[Any] = []
 
     async def receive() -> Any:
