@@ -34,7 +34,12 @@ _json_encode = msgspec.json.encode
 
 def b64url_encode(data: bytes) -> str:
     """Base64url without padding (RFC 7515 §2)."""
-    return binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(_TO_URLSAFE).decode("ascii")
+    return b64url_encode_ascii(data).decode("ascii")
+
+
+def b64url_encode_ascii(data: bytes) -> bytes:
+    """`b64url_encode` as ASCII bytes, for text that is built and hashed in bytes."""
+    return binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(_TO_URLSAFE)
 
 
 def b64url_decode(text: str | bytes, *, what: str = "value") -> bytes:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import binascii
 import hashlib
 import os
 from collections.abc import Callable
@@ -19,8 +18,6 @@ MAX_SD_JWT_SIZE = 1024 * 1024
 MAX_DISCLOSURES = 512
 RESERVED_NAMES = frozenset({"_sd", "..."})
 _sha256 = hashlib.sha256
-_b2a = binascii.b2a_base64
-_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 SaltSource = Callable[[], str]
 
@@ -32,7 +29,12 @@ def random_salt() -> str:
 
 def digest(disclosure: str) -> str:
     """base64url(SHA-256(ASCII(disclosure))): the string is hashed, not its decoded bytes (§4.2.3)."""
-    return _b2a(_sha256(disclosure.encode("ascii")).digest(), newline=False)[:43].translate(_URLSAFE).decode()
+    return digest_ascii(disclosure.encode("ascii"))
+
+
+def digest_ascii(disclosure: bytes) -> str:
+    """`digest` of a disclosure held as its ASCII bytes."""
+    return b64url_encode(_sha256(disclosure).digest())
 
 
 class Disclosure(msgspec.Struct, frozen=True):

@@ -7,21 +7,15 @@ disclosure and no digest (§10.1) and cost only their salting, hashing and signa
 
 from __future__ import annotations
 
-import binascii
-import hashlib
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from shared.encoding import b64url_encode, json_dumps
+from shared.encoding import b64url_encode, b64url_encode_ascii, json_dumps
 from shared.errors import InvalidClaimError
 from shared.jose import PrivateKey, sign_jws
-from shared.sdjwt.disclosure import RESERVED_NAMES, SD_ALG, SaltSource
+from shared.sdjwt.disclosure import RESERVED_NAMES, SD_ALG, SaltSource, digest_ascii
 from shared.sdjwt.markers import SD
-
-_b2a = binascii.b2a_base64
-_sha256 = hashlib.sha256
-_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def issue_sd_jwt(
@@ -133,7 +127,7 @@ class _SaltPool:
 
     def take(self) -> bytes:
         if not self.salts:
-            encoded = _b2a(os.urandom(18 * self.BATCH), newline=False).translate(_URLSAFE)
+            encoded = b64url_encode_ascii(os.urandom(18 * self.BATCH))
             self.salts = [b'["' + encoded[i : i + 24] + b'"' for i in range(0, 24 * self.BATCH, 24)]
         return self.salts.pop()
 
@@ -187,14 +181,11 @@ class _Copy:
         )
 
     def disclose(self, salt: bytes, tail: bytes) -> str:
-        """Disclose ``salt + tail`` (a JSON array, see the class); returns its digest.
-
-        As `disclosure.encode_disclosure` and `disclosure.digest`, kept in bytes: the digest is the
-        SHA-256 of the disclosure's ASCII (RFC 9901 §4.2.3).
-        """
-        text = _b2a(salt + tail, newline=False).rstrip(b"=").translate(_URLSAFE)
+        """Disclose ``salt + tail`` (a JSON array, see the class), as `disclosure.encode_disclosure` does
+        but kept in bytes; returns its digest."""
+        text = b64url_encode_ascii(salt + tail)
         self.disclosures.append(text)
-        return _b2a(_sha256(text).digest(), newline=False)[:43].translate(_URLSAFE).decode("ascii")
+        return digest_ascii(text)
 
 
 def _compile(value: Any) -> Any:
