@@ -70,14 +70,13 @@ def sync(state: VerifierState, api: RelayApi, *, now: datetime) -> SyncResult:
     """Fetch the server's PKI bundle (same root as pinned), its certificates, lists and display names."""
     from client.api import ApiError
 
-    pinned = state.anchor_pem()
-    anchor = pem_armored_der(pinned)  # as `verifier check` reads it
+    anchor = pem_armored_der(state.anchor_pem())  # as `verifier check` reads it
     bundle = api.pki()
     try:
         published = pem_to_der(bundle.root.encode())
     except (CredentialError, ValueError) as exc:
         raise TrustAnchorError(f"the server publishes a bad root: {exc}") from None
-    if published != pem_to_der(pinned):
+    if published != anchor:
         raise TrustAnchorError(
             "the server's root certificate is not the pinned trust anchor",
             hint="this server belongs to another trust domain; check --server and the pinned root",
