@@ -227,6 +227,18 @@ def test_sync_caches_certificates_and_status_lists(clinic: Path, tmp_path: Path,
     assert code == 0, failed(report)
 
 
+def test_sync_refuses_a_server_with_another_root(
+    clinic: Path, documents: dict[str, tuple[str, bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = make_pki()
+    bundle = {"root": der_to_pem(other.root).decode(), "certificates": {}, "status_lists": []}
+    monkeypatch.setitem(documents, "/pki", ("application/json", msgspec.json.encode(bundle)))
+    result = run(clinic, "verifier", "sync")
+    assert result.exit_code == 1
+    assert "not the pinned trust anchor" in result.output
+    assert not (clinic / "verifier" / "cache" / "chains.json").exists()
+
+
 def test_request_asking_more_than_registered_is_refused(clinic: Path, tmp_path: Path) -> None:
     out = tmp_path / "request.jwt"
     result = run(
