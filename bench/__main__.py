@@ -60,7 +60,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     console = Console(width=140, stderr=args.json)
-    figures: dict[str, Any] = {}
+    figures: dict[str, Any] = {"build": core.build()}
+    if not args.json:
+        console.print(f"[bold]Build[/]: the protocol core's hot modules {figures['build']}")
     if not (args.only_http or args.only_verifier or args.only_soak):
         figures["core"] = core.measure(args.seconds)
         if not args.json:

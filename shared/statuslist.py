@@ -83,17 +83,18 @@ class StatusList:
         """Number of entries."""
         return len(self.lst) * self._per
 
-    def get(self, idx: int) -> int:
-        """The status at ``idx``."""
+    def get(self, idx: object) -> int:
+        """The status at ``idx``: an int in range, never a bool (typed ``object`` so that a compiled build,
+        which would read ``True`` as 1, keeps the check)."""
         per = self._per
         if type(idx) is not int or not 0 <= idx < len(self.lst) * per:
             raise InvalidStatusListError(f"index {idx!r} is not in the list", reason="index_out_of_range")
         return (self.lst[idx // per] >> (idx % per * self.bits)) & self._mask
 
-    def set(self, idx: int, value: int) -> None:
-        """Store ``value`` at ``idx``."""
+    def set(self, idx: object, value: object) -> None:
+        """Store ``value`` at ``idx``; both ints, never bools (see `get`)."""
         self.get(idx)  # the range check
-        if type(value) is not int or not 0 <= value <= self._mask:
+        if type(idx) is not int or type(value) is not int or not 0 <= value <= self._mask:
             raise InvalidStatusListError(f"{value!r} does not fit in the entry", reason="value_out_of_range")
         byte, shift = idx // self._per, idx % self._per * self.bits
         self.lst[byte] = (self.lst[byte] & ~(self._mask << shift)) | (value << shift)

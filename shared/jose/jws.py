@@ -63,8 +63,9 @@ def sign_jws(header: Mapping[str, Any], payload: bytes, key: PrivateKey) -> str:
     return f"{signing_input}.{b64url_encode(signature)}"
 
 
-def sign_jwt(claims: Mapping[str, Any], key: PrivateKey, *, typ: str, **header: Any) -> str:
-    """Compact JWS with a JSON claims set and explicit ``typ`` (RFC 8725 §3.11)."""
+def sign_jwt(claims: Mapping[str, Any], key: PrivateKey, *, typ: str | None, **header: Any) -> str:
+    """Compact JWS with a JSON claims set and explicit ``typ`` (RFC 8725 §3.11); None only in tests of
+    untyped tokens."""
     return sign_jws({"typ": typ, **header}, json_dumps(claims), key)
 
 

@@ -72,7 +72,7 @@ def public_key_from_jwk(jwk: Mapping[str, Any], *, kid: str | None = None) -> Pu
     """Import a public JWK; refuses private members (OID4VCI §F.4) and unsupported curves."""
     if type(jwk) is not dict and not isinstance(jwk, Mapping):
         raise MalformedError("a JWK must be a JSON object", reason="bad_jwk")
-    if _PRIVATE_JWK_MEMBERS & jwk.keys():
+    if not _PRIVATE_JWK_MEMBERS.isdisjoint(jwk):
         raise MalformedError("a public JWK must not carry private key members", reason="private_jwk")
     kid = kid if kid is not None else _optional_str(jwk.get("kid"))
     if jwk.get("kty") == "EC" and jwk.get("crv") == "P-256":
