@@ -29,15 +29,17 @@ test: lint typecheck pytest pytest-compiled
 # protocol-core modules compiled by mypyc beside their source, so the working tree stays pure Python.
 COMPILED := .build/compiled
 SOURCES := $(shell find shared client server bench tests -name '*.py' -o -name '*.json' -o -name '*.yml' 2>/dev/null)
-# Tests that drive the compiled modules: the protocol core, its hostile inputs, issuance refusals and the
-# clinic's check end to end (real processes, which inherit PYTHONPATH).
+# Tests that drive the compiled modules: the protocol core, its hostile inputs, issuance and its refusals,
+# the store's fast paths and the clinic's check end to end (real processes, which inherit PYTHONPATH).
 COMPILED_TESTS := tests/test_audit_cli.py tests/test_credentials.py tests/test_dcql.py tests/test_fuzz_parsers.py \
 	tests/test_interop_reference.py tests/test_jose_parity.py tests/test_negative_core.py \
 	tests/test_oid4vci_messages.py tests/test_oid4vp_chains.py tests/test_oid4vp_request.py \
 	tests/test_oid4vp_status.py tests/test_oid4vp_verify.py tests/test_properties.py \
 	tests/test_sdjwt_prepared.py tests/test_statuslist.py tests/test_tamper.py tests/test_vectors_sdjwt.py \
 	tests/test_verifier_checker.py tests/test_wallet_present_refusals.py tests/test_e2e_presentation.py \
-	tests/test_verifier_cli.py tests/test_server_issuance_negative.py
+	tests/test_verifier_cli.py tests/test_server_issuance_negative.py tests/test_server_issuance_flow.py \
+	tests/test_server_concurrency.py tests/test_server_fast_credential.py tests/test_server_status.py \
+	tests/test_store_prepared.py tests/test_store_groups.py tests/test_flow.py
 
 $(COMPILED)/.built: $(STAMP) setup.py pyproject.toml $(SOURCES)
 	@rm -rf $(COMPILED) && mkdir -p $(COMPILED)
