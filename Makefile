@@ -30,7 +30,8 @@ test: lint typecheck pytest pytest-compiled
 COMPILED := .build/compiled
 SOURCES := $(shell find shared client server bench tests -name '*.py' -o -name '*.json' -o -name '*.yml' 2>/dev/null)
 # Tests that drive the compiled modules: the protocol core, its hostile inputs, issuance and its refusals,
-# the store's fast paths and the clinic's check end to end (real processes, which inherit PYTHONPATH).
+# the store's fast paths, the API fuzzed (compiled code raises TypeError on a wrongly typed argument: it must
+# never become a 500) and the clinic's check end to end (real processes, which inherit PYTHONPATH).
 COMPILED_TESTS := tests/test_audit_cli.py tests/test_credentials.py tests/test_dcql.py tests/test_fuzz_parsers.py \
 	tests/test_interop_reference.py tests/test_jose_parity.py tests/test_negative_core.py \
 	tests/test_oid4vci_messages.py tests/test_oid4vp_chains.py tests/test_oid4vp_request.py \
@@ -39,7 +40,9 @@ COMPILED_TESTS := tests/test_audit_cli.py tests/test_credentials.py tests/test_d
 	tests/test_verifier_checker.py tests/test_wallet_present_refusals.py tests/test_e2e_presentation.py \
 	tests/test_verifier_cli.py tests/test_server_issuance_negative.py tests/test_server_issuance_flow.py \
 	tests/test_server_concurrency.py tests/test_server_fast_credential.py tests/test_server_status.py \
-	tests/test_store_prepared.py tests/test_store_groups.py tests/test_flow.py
+	tests/test_store_prepared.py tests/test_store_groups.py tests/test_flow.py \
+	tests/test_api_fuzz.py tests/test_server_limits.py tests/test_server_app.py tests/test_wallet_present.py \
+	tests/test_server_relay_response.py
 
 $(COMPILED)/.built: $(STAMP) setup.py pyproject.toml $(SOURCES)
 	@rm -rf $(COMPILED) && mkdir -p $(COMPILED)
