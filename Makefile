@@ -64,8 +64,8 @@ pytest-compiled:
 	@echo "pytest-compiled: skipped, no C compiler or Python headers here (with CI=true it fails instead)"
 else
 pytest-compiled: $(COMPILED)/.built
-	@cd $(COMPILED) && PYTHONPATH=$(CURDIR)/$(COMPILED) $(CURDIR)/$(BIN)/python -c 'import sys, shared.encoding \
-		as m; sys.exit(None if m.__file__.endswith(".so") else "pytest-compiled would test " + m.__file__)'
+	@cd $(COMPILED) && PYTHONPATH=$(CURDIR)/$(COMPILED) $(CURDIR)/$(BIN)/python -c 'import sys, bench.core; \
+		sys.exit(None if bench.core.compiled() else "pytest-compiled would test the pure-Python modules")'
 	cd $(COMPILED) && PYTHONPATH=$(CURDIR)/$(COMPILED) $(CURDIR)/$(BIN)/pytest -p no:cacheprovider $(COMPILED_TESTS)
 endif
 

@@ -30,14 +30,18 @@ LIST_URI = "https://cancuoc.bench/status/mps/1"
 DISCLOSED = [("full_name",), ("citizen_id",), ("birth_date",), ("age_over_18",)]
 
 
-def build() -> str:
-    """Which build of the protocol core this process runs: `make bench` runs the compiled one (setup.py)."""
+def compiled() -> bool:
+    """Whether this process runs the compiled build (setup.py), as `make bench` and `pytest-compiled` do."""
     from importlib.machinery import EXTENSION_SUFFIXES
 
     from shared import encoding
 
-    compiled = any(str(encoding.__file__).endswith(suffix) for suffix in EXTENSION_SUFFIXES)
-    return "compiled with mypyc (make wheel)" if compiled else "pure Python (editable install)"
+    return any(str(encoding.__file__).endswith(suffix) for suffix in EXTENSION_SUFFIXES)
+
+
+def build() -> str:
+    """Which build of the protocol core this process runs, in words."""
+    return "compiled with mypyc (make wheel)" if compiled() else "pure Python (editable install)"
 
 
 def rate(operation: Callable[[], Any], seconds: float, *, runs: int = 3) -> float:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime, timedelta
@@ -28,10 +27,11 @@ from server.store import issuance as store
 from server.store.database import Connection
 from server.store.tokens import AccessGrant, consume_nonces, find_access_token_and_record
 from shared.credentials import VCT_BY_TYPE, parse_record
-from shared.encoding import b64url_encode, json_loads
+from shared.encoding import json_loads
 from shared.errors import CredentialError
 from shared.jose import PrivateKey
 from shared.oid4vci import CredentialResponse, IssuedCredential
+from shared.sdjwt.disclosure import digest
 from shared.sdjwt_vc import CredentialTemplate, prepare_credential
 
 JSON_MEDIA_TYPE = "application/json"
@@ -129,7 +129,7 @@ async def issue_credentials(
             family_id=family_id,
             vct=template.vct,
             kid=template.key.kid,
-            entries=[store.LogEntry(c.list_id, c.idx, _digest(c.credential)) for c in copies],
+            entries=[store.LogEntry(c.list_id, c.idx, digest(c.credential)) for c in copies],
             now=now,
         )
         return copies
@@ -285,7 +285,3 @@ def _bearer_token_hash(authorization: str | None) -> bytes:
     if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_LENGTH:
         raise InvalidTokenError("a Bearer access token from this issuer's token endpoint is required")
     return hash_secret(token)
-
-
-def _digest(credential: str) -> str:
-    return b64url_encode(hashlib.sha256(credential.encode("ascii")).digest())

@@ -164,7 +164,7 @@ class _Copy:
         for name, concealed, value in node.members:
             if concealed:
                 # The value first, then its salt: salts are drawn in the order of the reference issuer.
-                tail = value if type(value) is bytes else b"," + name + json_dumps(self.value(value)) + b"]"
+                tail = value if type(value) is bytes else _tail(name, self.value(value))
                 digests.append(self.disclose(self.salt(), tail))
             else:
                 out[name] = self.value(value)
@@ -176,9 +176,7 @@ class _Copy:
 
     def element(self, value: Any) -> str:
         salt = self.salt()
-        return self.disclose(
-            salt, value if type(value) is bytes else b"," + json_dumps(self.value(value)) + b"]"
-        )
+        return self.disclose(salt, value if type(value) is bytes else _tail(b"", self.value(value)))
 
     def disclose(self, salt: bytes, tail: bytes) -> str:
         """Disclose ``salt + tail`` (a JSON array, see the class), as `disclosure.encode_disclosure` does
@@ -213,7 +211,7 @@ def _compile(value: Any) -> Any:
 def _compile_element(item: Any) -> tuple[bool, Any]:
     if type(item) is SD:
         compiled = _compile(item.value)
-        return True, compiled if _is_node(compiled) else b"," + json_dumps(compiled) + b"]"
+        return True, compiled if _is_node(compiled) else _tail(b"", compiled)
     return False, _compile(item)
 
 
@@ -230,7 +228,7 @@ def _compile_object(obj: Mapping[Any, Any]) -> _Object:
                 )
             hidden.add(name)
             prefix, compiled = json_dumps(name) + b",", _compile(value)
-            tail = compiled if _is_node(compiled) else b"," + prefix + json_dumps(compiled) + b"]"
+            tail = compiled if _is_node(compiled) else _tail(prefix, compiled)
             members.append((prefix, True, tail))
         elif type(key) is str:
             plain.add(key)
@@ -242,6 +240,12 @@ def _compile_object(obj: Mapping[Any, Any]) -> _Object:
             "a claim name is reserved or both disclosable and plain", reason="bad_claim_name"
         )
     return _Object(members, frozenset(plain | hidden))
+
+
+def _tail(prefix: bytes, value: Any) -> bytes:
+    """A disclosure's JSON after its salt: ``,"name",<value>]`` (``prefix`` is ``"name",``) or
+    ``,<value>]`` for an array element (``prefix`` empty)."""
+    return b"," + prefix + json_dumps(value) + b"]"
 
 
 def _is_node(value: Any) -> bool:
