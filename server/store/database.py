@@ -209,18 +209,25 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
 
 async def _begin_immediate(connection: SyncConnection, deadline: float) -> None:
     """Take SQLite's write lock, waiting on the event loop (not in SQLite's busy handler) while another
-    worker holds it, so this worker keeps serving its other requests meanwhile."""
+    worker holds it, so this worker keeps serving its other requests meanwhile.
+
+    The attempts go to the driver: a refused one costs about 2 µs there against about 20 µs through
+    SQLAlchemy's error handling, and a worker may be refused many times while another one commits.
+    """
+    driver: Any = connection.connection.driver_connection
     delay = 0.0002
     while True:
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-            return
-        except OperationalError as exc:
-            connection.rollback()
-            if "locked" not in str(exc.orig) or time.monotonic() > deadline:
-                raise
+            driver.execute("BEGIN IMMEDIATE")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.01)
+    # SQLAlchemy's record of the transaction (its BEGIN is a no-op on pysqlite), so that commit() and
+    # rollback() reach SQLite.
+    connection.begin()
 
 
 def _is_unreachable(exc: DBAPIError) -> bool:
