@@ -192,6 +192,17 @@ def print_http(console: Console, figures: http.HttpFigures) -> None:
         console.print(f"[yellow]{line}[/]")
     print_targets(console, figures)
     uvicorn, granian = figures.ping("sqlite", 1, "uvicorn"), figures.ping("sqlite", 1)
+    if bare := figures.bare:
+        console.print(
+            f"the machine's HTTP floor (bare granian hello world, 1 worker, no Litestar): "
+            f"{bare.requests_per_second:,.0f} req/s, {bare.per_server_cpu_second:,.0f} per server CPU-s; "
+            f"the issue measured about {http.ISSUE_BARE_REQUESTS_PER_SECOND:,} req/s here"
+            + (
+                f"; this app's /ping ÷ bare {granian.requests_per_second / bare.requests_per_second:.2f}"
+                if granian
+                else ""
+            )
+        )
     if uvicorn and granian:
         console.print(
             f"hello world (/ping, 1 worker): granian {granian.requests_per_second:,.0f} req/s, "

@@ -18,6 +18,7 @@ from bench.load import LoadResult, request, run_load
 from bench.server import (
     HOST,
     Server,
+    bare_granian,
     cancuoc_server,
     postgres_database,
     postgres_unreachable,
@@ -36,6 +37,10 @@ WARM_UP_REQUESTS = 2_000
 REQUESTS_PER_TOKEN = 500
 """A holder's access token serves many credential requests; one offer and token per this many."""
 SETUP_SECONDS = 120.0
+BARE = "bare granian"
+"""`bench.hello` under granian: no Litestar, no database, the machine's HTTP floor."""
+ISSUE_BARE_REQUESTS_PER_SECOND = 29_000
+"""What the issue measured for granian's hello world, one worker, on this machine."""
 
 
 class Limits(NamedTuple):
@@ -106,6 +111,10 @@ class HttpFigures:
     measurements: list[Measurement]
     skipped: list[str]
 
+    @property
+    def bare(self) -> Measurement | None:
+        return next((m for m in self.measurements if m.server == BARE), None)
+
     def ping(self, database: str, workers: int, server: str = "granian") -> Measurement | None:
         return next(
             (
@@ -128,6 +137,12 @@ def measure(
 ) -> HttpFigures:
     """Run every (database × workers) setup; PostgreSQL is skipped with a note when it cannot be reached."""
     figures = HttpFigures([], [])
+    progress("HTTP: the machine's floor, a bare granian hello world")
+    with (
+        tempfile.TemporaryDirectory(prefix="cancuoc-bench-") as data_dir,
+        bare_granian(Path(data_dir)) as bare,
+    ):
+        figures.measurements.append(_ping(bare, "none", 1, BARE, ping, path="/"))
     for database in databases:
         if database == "postgresql" and (reason := postgres_unreachable()):
             figures.skipped.append(f"PostgreSQL skipped: unreachable on loopback ({reason})")
@@ -167,7 +182,6 @@ def _measure_setup(
     ):
         citizens = [c["citizen_id"] for c in json.loads(server.command("seed", *SEED_ARGUMENTS))]
         officer = server.create_operator("mps-officer")
-        _load(server, [request("GET", "/ping", host=server.authority)] * WARM_UP_REQUESTS, 10.0)
         measured = [_ping(server, database, workers, "granian", ping)]
         for batch in BATCHES:
             prepared = _credential_requests(server, officer, citizens, batch, issuance.requests)
@@ -176,10 +190,13 @@ def _measure_setup(
     return measured
 
 
-def _ping(server: Server, database: str, workers: int, name: str, limits: Limits) -> Measurement:
-    raw = request("GET", "/ping", host=server.authority)
+def _ping(
+    server: Server, database: str, workers: int, name: str, limits: Limits, *, path: str = "/ping"
+) -> Measurement:
+    raw = request("GET", path, host=server.authority)
+    _load(server, [raw] * min(limits.requests, WARM_UP_REQUESTS), limits.seconds)
     result, cpu = _timed_load(server, [raw] * limits.requests, limits.seconds)
-    return Measurement(database, workers, name, "/ping", 0, result, cpu)
+    return Measurement(database, workers, name, path, 0, result, cpu)
 
 
 def _timed_load(server: Server, requests: Sequence[bytes], seconds: float) -> tuple[LoadResult, float]:

@@ -107,6 +107,18 @@ def uvicorn_server(data_dir: Path, *, env: Mapping[str, str]) -> Iterator[Server
 
 
 @contextmanager
+def bare_granian(data_dir: Path) -> Iterator[Server]:
+    """Granian serving `bench.hello` (no Litestar, no database), one worker, for the machine's HTTP floor."""
+    port = free_port()
+    root = str(Path(__file__).resolve().parent.parent)
+    arguments = ["--interface", "asgi", "--host", HOST, "--port", str(port), "--workers", "1"]
+    command = [sys.executable, "-m", "granian", *arguments, "--log-level", "warning", "bench.hello:app"]
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    with _process(command, data_dir, port, env) as server:
+        yield server
+
+
+@contextmanager
 def _process(command: Sequence[str], data_dir: Path, port: int, env: Mapping[str, str]) -> Iterator[Server]:
     data_dir.mkdir(parents=True, exist_ok=True)
     full_env = {**{k: v for k, v in os.environ.items() if not k.startswith("CANCUOC_")}, **env}
