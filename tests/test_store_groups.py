@@ -101,3 +101,42 @@ def test_every_unit_gets_its_own_result(tmp_path: Path, count: int) -> None:
         await database.close()
 
     asyncio.run(scenario())
+
+
+def test_read_phases_run_without_the_write_lock_and_fail_alone(tmp_path: Path) -> None:
+    """`grouped_after_read`: the reads run before BEGIN IMMEDIATE (another writer is not locked out
+    meanwhile), see the last commit, and a read phase that fails takes only its own caller down."""
+    path = tmp_path / "groups.db"
+    locked_out: list[str] = []
+
+    def reading(n: int):  # type: ignore[no-untyped-def]
+        async def read(connection: Connection):  # type: ignore[no-untyped-def]
+            seen = [int(v) for v in (await connection.execute(_ALL)).scalars()]
+            other = sqlite3.connect(path, timeout=0, isolation_level=None)
+            try:  # another worker's write, while this read phase runs
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("INSERT INTO items (n) VALUES (?)", (1000 + n,))
+                other.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                locked_out.append(str(exc))
+            finally:
+                other.close()
+            if n == 3:
+                raise RefusedError(n)
+            assert set(range(1000, 1000 + n)) <= set(seen)  # the writes of the reads before it
+            return inserting(n)
+
+        return read
+
+    async def scenario() -> None:
+        database = Database(f"sqlite:///{path}")
+        await database.run_sync(metadata.create_all)
+        outcomes = await asyncio.gather(
+            *(database.grouped_after_read(reading(n)) for n in range(6)), return_exceptions=True
+        )
+        assert [o if isinstance(o, int) else "refused" for o in outcomes] == [0, 1, 2, "refused", 4, 5]
+        assert locked_out == []
+        assert await stored(database) == [0, 1, 2, 4, 5, *range(1000, 1006)]
+        await database.close()
+
+    asyncio.run(scenario())

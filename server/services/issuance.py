@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, NamedTuple
@@ -82,9 +82,12 @@ async def issue_credentials(
 ) -> CredentialResponse:
     """Check token, request and proofs; issue one family of copies and use up the proofs' nonces.
 
-    One transaction (on SQLite shared with the requests that queue up beside it, each in a savepoint):
-    the status entries are claimed before anything is signed, so no copy is ever signed twice, and the
-    family, its entries, the used nonces and the log rows commit together before any copy is returned.
+    Two phases (`Database.grouped_after_read`). First, without the write lock: the token, the registry
+    record and the current status list are read, and each copy is signed for a status entry drawn at
+    random. Then one transaction (on SQLite shared with the requests queued beside it, each in a
+    savepoint) uses up the nonces and claims the entries; a copy whose entry was taken meanwhile is signed
+    again for a free one and the first signature is dropped unseen. The family, its entries, the used
+    nonces and the log rows commit together before any copy is returned.
     """
     config, now = context.config, context.clock()
     token_hash = _bearer_token_hash(authorization)
@@ -96,7 +99,7 @@ async def issue_credentials(
     except HttpError as exc:
         proven = exc
 
-    async def issue(connection: Connection) -> list[Copy]:
+    async def read(connection: Connection) -> Callable[[Connection], Awaitable[list[Copy]]]:
         requested = request.credential_identifier or request.credential_configuration_id or ""
         grant, record = await find_access_token_and_record(connection, token_hash, issuer, now, requested)
         if grant is None:
@@ -105,36 +108,50 @@ async def issue_credentials(
         if isinstance(proven, HttpError):
             raise proven
         template = _template(context, issuer, configuration_id, record, now)
-        # Every proof's nonce is used up by the same transaction that records the issuance (§13.8).
-        nonce_hashes = {hash_secret(k.nonce) for k in proven}
-        if await consume_nonces(connection, nonce_hashes, issuer, now) != len(nonce_hashes):
-            raise InvalidNonceError("a proof's c_nonce is unknown, expired or used; fetch a new one")
-        family_id = _family_id(now)
-        await store.insert_family(
-            connection,
-            family_id=family_id,
-            issuer=issuer,
-            citizen_id=grant.citizen_id,
-            configuration_id=configuration_id,
-            vct=template.vct,
-            now=now,
-        )
-        slots = await _claim_entries(connection, issuer, family_id, len(proven), config.status_list_size)
-        copies = [
-            template.sign(holder, list_id, idx) for holder, (list_id, idx) in zip(proven, slots, strict=True)
-        ]
-        await store.append_issue_events(
-            connection,
-            issuer=issuer,
-            family_id=family_id,
-            vct=template.vct,
-            kid=template.key.kid,
-            entries=[store.LogEntry(c.list_id, c.idx, digest(c.credential)) for c in copies],
-            now=now,
-        )
-        return copies
+        current = await store.current_status_list(connection, issuer)
+        # Signed before the write lock is taken, so that the other workers need not wait for the
+        # signatures: each copy names a status entry drawn now, claimed below before any copy is returned.
+        slot = current or store.StatusListSlot(1, config.status_list_size)
+        drawn = [(slot.list_id, idx) for idx in _draw(slot.size, len(proven), ())]
+        signed = [template.sign(key, list_id, idx) for key, (list_id, idx) in zip(proven, drawn, strict=True)]
 
-    copies = await context.database.grouped(issue)
+        async def record_issuance(connection: Connection) -> list[Copy]:
+            # Every proof's nonce is used up by the same transaction that records the issuance (§13.8).
+            nonce_hashes = {hash_secret(k.nonce) for k in proven}
+            if await consume_nonces(connection, nonce_hashes, issuer, now) != len(nonce_hashes):
+                raise InvalidNonceError("a proof's c_nonce is unknown, expired or used; fetch a new one")
+            family_id = _family_id(now)
+            await store.insert_family(
+                connection,
+                family_id=family_id,
+                issuer=issuer,
+                citizen_id=grant.citizen_id,
+                configuration_id=configuration_id,
+                vct=template.vct,
+                now=now,
+            )
+            if current is None:
+                await store.ensure_status_list(connection, issuer, slot.list_id, slot.size)
+            slots = await _claim_entries(connection, issuer, family_id, slot, drawn, config.status_list_size)
+            # An entry taken since it was drawn (rare): that copy is signed again, for the entry it now holds.
+            copies = [
+                copy if slots[n] == drawn[n] else template.sign(proven[n], *slots[n])
+                for n, copy in enumerate(signed)
+            ]
+            await store.append_issue_events(
+                connection,
+                issuer=issuer,
+                family_id=family_id,
+                vct=template.vct,
+                kid=template.key.kid,
+                entries=[store.LogEntry(c.list_id, c.idx, digest(c.credential)) for c in copies],
+                now=now,
+            )
+            return copies
+
+        return record_issuance
+
+    copies = await context.database.grouped_after_read(read)
     return CredentialResponse(credentials=[IssuedCredential(credential=copy.credential) for copy in copies])
 
 
@@ -226,35 +243,39 @@ def _template(
 
 
 async def _claim_entries(
-    connection: Connection, issuer: str, family_id: str, count: int, new_list_size: int
+    connection: Connection,
+    issuer: str,
+    family_id: str,
+    slot: store.StatusListSlot,
+    drawn: list[tuple[int, int]],
+    new_list_size: int,
 ) -> list[tuple[int, int]]:
-    """``count`` free (list, index) entries at random for this family; taken indices are drawn afresh.
-
-    After `ROUNDS_PER_LIST` draws the list counts as full and the rest go to a new list.
-    """
-    slot = await store.current_status_list(connection, issuer)
-    if slot is None:
-        slot = store.StatusListSlot(1, new_list_size)
-        await store.ensure_status_list(connection, issuer, 1, new_list_size)
+    """Each copy's status entry: the one ``drawn`` for it in ``slot`` while still free, else one drawn
+    afresh. After `ROUNDS_PER_LIST` draws the list counts as full and the rest go to a new list."""
     list_id, size = slot
-    claimed: list[tuple[int, int]] = []
+    entries: dict[int, tuple[int, int]] = {}
+    pending, wanted = list(range(len(drawn))), [idx for _, idx in drawn]
     taken: set[int] = set()
     rounds = opened = 0
-    while len(claimed) < count:
-        wanted = _draw(size, count - len(claimed), taken)
+    while True:
         free = await store.claim_status_entries(
             connection, issuer=issuer, list_id=list_id, family_id=family_id, indices=wanted
         )
-        claimed += [(list_id, idx) for idx in wanted if idx in free]
+        for copy, idx in zip(pending, wanted, strict=True):
+            if idx in free:
+                entries[copy] = (list_id, idx)
+        pending = [copy for copy in pending if copy not in entries]
+        if not pending:
+            return [entries[copy] for copy in range(len(drawn))]
         taken.update(wanted)
         rounds += 1
-        if len(claimed) < count and (rounds == ROUNDS_PER_LIST or size - len(taken) < count - len(claimed)):
+        if rounds == ROUNDS_PER_LIST or size - len(taken) < len(pending):
             opened += 1
             if opened > MAX_NEW_LISTS:
                 raise ServiceUnavailableError("no free status list entry; try again")
             list_id, size, taken, rounds = list_id + 1, new_list_size, set(), 0
             await store.ensure_status_list(connection, issuer, list_id, size)
-    return claimed
+        wanted = _draw(size, len(pending), taken)
 
 
 def _draw(size: int, count: int, taken: Collection[int]) -> list[int]:

@@ -81,7 +81,7 @@ class Database:
         self._sqlite: Engine | None = None
         self._async: AsyncEngine | None = None
         self._gate = asyncio.Lock()
-        self._groups = GroupCommit(self.transaction)
+        self._groups = GroupCommit(self.transaction, self._sqlite_reading)
         if self.is_sqlite:
             self._sqlite = create_engine(
                 url.replace("+aiosqlite", "", 1),
@@ -130,14 +130,45 @@ class Database:
         (`server.store.groups`); on PostgreSQL each unit is its own transaction.
         """
         if self._sqlite is not None:
-            try:
-                return await self._groups.run(unit)
-            except DBAPIError as exc:  # a unit's own database error, caught before the transaction saw it
-                if _is_unreachable(exc):
-                    raise DatabaseUnavailableError(str(exc.orig)) from exc
-                raise
+            return await self._unavailable_if_unreachable(self._groups.run(unit))
         async with self.transaction() as connection:
             return await unit(connection)
+
+    async def grouped_after_read(
+        self, read: Callable[[Connection], Awaitable[Callable[[Connection], Awaitable[T]]]]
+    ) -> T:
+        """As `grouped`, for the unit that ``await read(connection)`` returns.
+
+        On SQLite ``read`` runs before the group's transaction begins, so whatever slow work it does
+        besides reading holds no write lock; it sees the last commit, and the unit must check in its
+        transaction whatever another writer may have changed since. On PostgreSQL both run in one
+        transaction.
+        """
+        if self._sqlite is not None:
+            return await self._unavailable_if_unreachable(self._groups.run_after_read(read))
+        async with self.transaction() as connection:
+            unit = await read(connection)
+            return await unit(connection)
+
+    @staticmethod
+    async def _unavailable_if_unreachable(result: Awaitable[T]) -> T:
+        try:
+            return await result
+        except DBAPIError as exc:  # a unit's own database error, caught before the transaction saw it
+            if _is_unreachable(exc):
+                raise DatabaseUnavailableError(str(exc.orig)) from exc
+            raise
+
+    @asynccontextmanager
+    async def _sqlite_reading(self) -> AsyncIterator[Connection]:
+        """The worker's SQLite connection outside any transaction (reads see the last commit)."""
+        assert self._sqlite is not None  # noqa: S101
+        async with self._gate:
+            with self._sqlite.connect() as connection:
+                try:
+                    yield _SqliteConnection(connection)
+                finally:
+                    connection.rollback()  # ends SQLAlchemy's record of a transaction; SQLite has none open
 
     async def run_sync(self, function: Callable[[SyncConnection], T]) -> T:
         """Run ``function`` on a synchronous connection inside a transaction (Alembic needs one)."""
