@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from server.config import ServerConfig
 from server.pki import ServerPki, load_or_create_pki
 from server.store.database import Database
+from server.store.issuance import StatusListSlot
 from shared.jose import PrivateKey
 
 Clock = Callable[[], datetime]
@@ -27,7 +28,7 @@ class ServerContext:
     are not dataclasses or structs it would try to validate field by field.
     """
 
-    __slots__ = ("_pki", "clock", "config", "database", "keys")
+    __slots__ = ("_pki", "clock", "config", "database", "keys", "status_lists")
 
     def __init__(
         self,
@@ -43,6 +44,9 @@ class ServerContext:
         self.keys = keys
         self.clock = clock
         self._pki = pki
+        self.status_lists: dict[str, StatusListSlot] = {}
+        """Per issuer, the newest status list this worker saw in a committed issuance: where new copies'
+        entries are drawn (a hint; the database decides which entries are free)."""
 
     @property
     def pki(self) -> ServerPki:

@@ -99,6 +99,8 @@ async def issue_credentials(
     except HttpError as exc:
         proven = exc
 
+    read_slots: list[store.StatusListSlot] = []
+
     async def read(connection: Connection) -> Callable[[Connection], Awaitable[list[Copy]]]:
         requested = request.credential_identifier or request.credential_configuration_id or ""
         grant, record = await find_access_token_and_record(connection, token_hash, issuer, now, requested)
@@ -108,10 +110,12 @@ async def issue_credentials(
         if isinstance(proven, HttpError):
             raise proven
         template = _template(context, issuer, configuration_id, record, now)
-        current = await store.current_status_list(connection, issuer)
+        # The newest list this worker saw commit spares the query; a stale one only fills an older list.
+        current = context.status_lists.get(issuer) or await store.current_status_list(connection, issuer)
         # Signed before the write lock is taken, so that the other workers need not wait for the
         # signatures: each copy names a status entry drawn now, claimed below before any copy is returned.
         slot = current or store.StatusListSlot(1, config.status_list_size)
+        read_slots.append(slot)
         drawn = [(slot.list_id, idx) for idx in _draw(slot.size, len(proven), ())]
         signed = [template.sign(key, list_id, idx) for key, (list_id, idx) in zip(proven, drawn, strict=True)]
 
@@ -152,6 +156,13 @@ async def issue_credentials(
         return record_issuance
 
     copies = await context.database.grouped_after_read(read)
+    # Committed: the lists these copies name exist, and the newest is where the next copies go.
+    newest = max(copy.list_id for copy in copies)
+    known = context.status_lists.get(issuer)
+    if known is None or newest > known.list_id:
+        slot = read_slots[0]
+        size = slot.size if newest == slot.list_id else config.status_list_size
+        context.status_lists[issuer] = store.StatusListSlot(newest, size)
     return CredentialResponse(credentials=[IssuedCredential(credential=copy.credential) for copy in copies])
 
 
