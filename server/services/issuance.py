@@ -12,41 +12,30 @@ from server.context import ServerContext
 from server.errors import (
     CredentialRequestDeniedError,
     HttpError,
-    InvalidCredentialRequestError,
-    InvalidEncryptionParametersError,
     InvalidNonceError,
-    InvalidProofError,
     InvalidTokenError,
     ServiceUnavailableError,
-    UnknownCredentialConfigurationError,
-    UnknownCredentialIdentifierError,
+)
+from server.services.credential_request import (
+    bearer_token_hash,
+    read_credential_request,
+    requested_configuration,
 )
 from server.services.offers import VIETNAM, hash_secret
 from server.services.proofs import ProvenKey, check_proofs
 from server.store import issuance as store
 from server.store.database import Connection
-from server.store.tokens import AccessGrant, consume_nonces, find_access_token_and_record
+from server.store.tokens import consume_nonces, find_access_token_and_record
 from shared.credentials import VCT_BY_TYPE, parse_record
-from shared.encoding import json_loads
 from shared.errors import CredentialError
 from shared.jose import PrivateKey
 from shared.oid4vci import CredentialResponse, IssuedCredential
 from shared.sdjwt.disclosure import digest
 from shared.sdjwt_vc import CredentialTemplate, prepare_credential
 
-JSON_MEDIA_TYPE = "application/json"
 ROUNDS_PER_LIST = 8
 """Draws of fresh indices for a copy before its status list counts as full and the next one is opened."""
 MAX_NEW_LISTS = 4
-MAX_TOKEN_LENGTH = 256
-
-
-class CredentialRequest(NamedTuple):
-    """A §8.2 request, checked for shape: what it asks for and its `jwt` proofs."""
-
-    credential_identifier: str | None
-    credential_configuration_id: str | None
-    proofs: list[str]
 
 
 class Copy(NamedTuple):
@@ -90,7 +79,7 @@ async def issue_credentials(
     nonces and the log rows commit together before any copy is returned.
     """
     config, now = context.config, context.clock()
-    token_hash = _bearer_token_hash(authorization)
+    token_hash = bearer_token_hash(authorization)
     request = read_credential_request(content_type, body, batch_size=config.batch_size)
     # The proofs need no database: checked before the write lock is taken, reported after the token.
     proven: list[ProvenKey] | HttpError
@@ -106,7 +95,7 @@ async def issue_credentials(
         grant, record = await find_access_token_and_record(connection, token_hash, issuer, now, requested)
         if grant is None:
             raise InvalidTokenError("the access token is unknown, expired or for another issuer")
-        configuration_id = _requested_configuration(request, grant)
+        configuration_id = requested_configuration(request, grant)
         if isinstance(proven, HttpError):
             raise proven
         template = _template(context, issuer, configuration_id, record, now)
@@ -164,61 +153,6 @@ async def issue_credentials(
         size = slot.size if newest == slot.list_id else config.status_list_size
         context.status_lists[issuer] = store.StatusListSlot(newest, size)
     return CredentialResponse(credentials=[IssuedCredential(credential=copy.credential) for copy in copies])
-
-
-def read_credential_request(content_type: str | None, body: bytes, *, batch_size: int) -> CredentialRequest:
-    """Decode a §8.2 request strictly: shape errors are `invalid_credential_request`."""
-    if (content_type or "").split(";", 1)[0].strip().lower() != JSON_MEDIA_TYPE:
-        raise InvalidCredentialRequestError(f"the credential request must be {JSON_MEDIA_TYPE}")
-    try:
-        request = json_loads(body, what="credential request")
-    except CredentialError as exc:
-        raise InvalidCredentialRequestError(str(exc)) from exc
-    if not isinstance(request, dict):
-        raise InvalidCredentialRequestError("the credential request must be a JSON object")
-    if "proof" in request:
-        raise InvalidCredentialRequestError(
-            "the singular proof parameter is gone in OpenID4VCI 1.0: send proofs"
-        )
-    if "credential_response_encryption" in request:
-        raise InvalidEncryptionParametersError("this issuer does not encrypt credential responses")
-    identifier = request.get("credential_identifier")
-    configuration_id = request.get("credential_configuration_id")
-    if (identifier is None) == (configuration_id is None):
-        raise InvalidCredentialRequestError(
-            "send exactly one of credential_identifier and credential_configuration_id"
-        )
-    if not isinstance(identifier if identifier is not None else configuration_id, str):
-        raise InvalidCredentialRequestError(
-            "credential_identifier or credential_configuration_id must be a string"
-        )
-    proofs = request.get("proofs")
-    if proofs is None:
-        raise InvalidProofError("proofs are required: every credential is bound to a key")
-    if not isinstance(proofs, dict) or len(proofs) != 1:
-        raise InvalidCredentialRequestError("proofs must hold exactly one proof type")
-    if "jwt" not in proofs:
-        raise InvalidProofError("only the jwt proof type is supported")
-    jwts = proofs["jwt"]
-    if not isinstance(jwts, list) or not jwts or not all(isinstance(p, str) for p in jwts):
-        raise InvalidCredentialRequestError("proofs.jwt must be a non-empty array of JWTs")
-    if len(jwts) > batch_size:
-        raise InvalidCredentialRequestError(f"at most {batch_size} proofs per request (batch_size)")
-    return CredentialRequest(identifier, configuration_id, jwts)
-
-
-def _requested_configuration(request: CredentialRequest, grant: AccessGrant) -> str:
-    if request.credential_identifier is not None:
-        if request.credential_identifier not in grant.configuration_ids:
-            raise UnknownCredentialIdentifierError("this access token grants no such credential_identifier")
-        return request.credential_identifier
-    if request.credential_configuration_id not in grant.configuration_ids:
-        raise UnknownCredentialConfigurationError("this access token does not cover that configuration")
-    # §8.2: the token response carried credential_identifiers, so credential_configuration_id MUST NOT
-    # be used.
-    raise InvalidCredentialRequestError(
-        "the token response listed credential_identifiers: send credential_identifier"
-    )
 
 
 def _template(
@@ -309,11 +243,3 @@ def _family_id(now: datetime) -> str:
     group's COMMIT on SQLite.
     """
     return f"{int(now.timestamp() * 1000):012x}{secrets.token_hex(10)}"
-
-
-def _bearer_token_hash(authorization: str | None) -> bytes:
-    scheme, _, token = (authorization or "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_LENGTH:
-        raise InvalidTokenError("a Bearer access token from this issuer's token endpoint is required")
-    return hash_secret(token)
