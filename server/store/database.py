@@ -86,6 +86,7 @@ class Database:
             self._sqlite = create_engine(
                 url.replace("+aiosqlite", "", 1),
                 connect_args={"timeout": 0, "isolation_level": None},
+                pool_use_lifo=True,
                 # JSON columns (registry records, configuration ids) read back by msgspec: the same
                 # values as the json module gives for what json.dumps stored, in a fraction of its time.
                 json_deserializer=msgspec.json.decode,
@@ -163,12 +164,14 @@ class Database:
     async def _sqlite_reading(self) -> AsyncIterator[Connection]:
         """The worker's SQLite connection outside any transaction (reads see the last commit)."""
         assert self._sqlite is not None  # noqa: S101
-        async with self._gate:
-            with self._sqlite.connect() as connection:
-                try:
-                    yield _SqliteConnection(connection)
-                finally:
-                    connection.rollback()  # ends SQLAlchemy's record of a transaction; SQLite has none open
+        # Not behind the gate: a transaction waiting there for the write lock must not delay the reads (nor
+        # add its wait to theirs). The pool hands out the connection returned last, the one whose page
+        # cache the worker's own commits keep warm.
+        with self._sqlite.connect() as connection:
+            try:
+                yield _SqliteConnection(connection)
+            finally:
+                connection.rollback()  # ends SQLAlchemy's record of a transaction; SQLite has none open
 
     async def run_sync(self, function: Callable[[SyncConnection], T]) -> T:
         """Run ``function`` on a synchronous connection inside a transaction (Alembic needs one)."""
