@@ -46,6 +46,13 @@ class Copy(NamedTuple):
     credential: str
 
 
+class Issued(NamedTuple):
+    """A committed family's copies, and the newest status list they name."""
+
+    copies: list[Copy]
+    newest: store.StatusListSlot
+
+
 class Template(NamedTuple):
     """What every copy of one family shares, prepared once: copies differ in holder key and status entry."""
 
@@ -88,9 +95,7 @@ async def issue_credentials(
     except HttpError as exc:
         proven = exc
 
-    read_slots: list[store.StatusListSlot] = []
-
-    async def read(connection: Connection) -> Callable[[Connection], Awaitable[list[Copy]]]:
+    async def read(connection: Connection) -> Callable[[Connection], Awaitable[Issued]]:
         requested = request.credential_identifier or request.credential_configuration_id or ""
         grant, record = await find_access_token_and_record(connection, token_hash, issuer, now, requested)
         if grant is None:
@@ -104,11 +109,10 @@ async def issue_credentials(
         # Signed before the write lock is taken, so that the other workers need not wait for the
         # signatures: each copy names a status entry drawn now, claimed below before any copy is returned.
         slot = current or store.StatusListSlot(1, config.status_list_size)
-        read_slots.append(slot)
         drawn = [(slot.list_id, idx) for idx in _draw(slot.size, len(proven), ())]
         signed = [template.sign(key, list_id, idx) for key, (list_id, idx) in zip(proven, drawn, strict=True)]
 
-        async def record_issuance(connection: Connection) -> list[Copy]:
+        async def record_issuance(connection: Connection) -> Issued:
             # Every proof's nonce is used up by the same transaction that records the issuance (§13.8).
             nonce_hashes = {hash_secret(k.nonce) for k in proven}
             if await consume_nonces(connection, nonce_hashes, issuer, now) != len(nonce_hashes):
@@ -125,7 +129,9 @@ async def issue_credentials(
             )
             if current is None:
                 await store.ensure_status_list(connection, issuer, slot.list_id, slot.size)
-            slots = await _claim_entries(connection, issuer, family_id, slot, drawn, config.status_list_size)
+            slots, newest = await _claim_entries(
+                connection, issuer, family_id, slot, drawn, config.status_list_size
+            )
             # An entry taken since it was drawn (rare): that copy is signed again, for the entry it now holds.
             copies = [
                 copy if slots[n] == drawn[n] else template.sign(proven[n], *slots[n])
@@ -140,18 +146,15 @@ async def issue_credentials(
                 entries=[store.LogEntry(c.list_id, c.idx, digest(c.credential)) for c in copies],
                 now=now,
             )
-            return copies
+            return Issued(copies, newest)
 
         return record_issuance
 
-    copies = await context.database.grouped_after_read(read)
-    # Committed: the lists these copies name exist, and the newest is where the next copies go.
-    newest = max(copy.list_id for copy in copies)
+    copies, newest = await context.database.grouped_after_read(read)
+    # Committed: the newest list these copies name exists, and is where the next copies go.
     known = context.status_lists.get(issuer)
-    if known is None or newest > known.list_id:
-        slot = read_slots[0]
-        size = slot.size if newest == slot.list_id else config.status_list_size
-        context.status_lists[issuer] = store.StatusListSlot(newest, size)
+    if known is None or newest.list_id > known.list_id:
+        context.status_lists[issuer] = newest
     return CredentialResponse(credentials=[IssuedCredential(credential=copy.credential) for copy in copies])
 
 
@@ -194,9 +197,10 @@ async def _claim_entries(
     slot: store.StatusListSlot,
     drawn: list[tuple[int, int]],
     new_list_size: int,
-) -> list[tuple[int, int]]:
+) -> tuple[list[tuple[int, int]], store.StatusListSlot]:
     """Each copy's status entry: the one ``drawn`` for it in ``slot`` while still free, else one drawn
-    afresh. After `ROUNDS_PER_LIST` draws the list counts as full and the rest go to a new list."""
+    afresh; and the list the last entries went to. After `ROUNDS_PER_LIST` draws the list counts as full
+    and the rest go to a new list."""
     list_id, size = slot
     entries: dict[int, tuple[int, int]] = {}
     pending, wanted = list(range(len(drawn))), [idx for _, idx in drawn]
@@ -211,7 +215,7 @@ async def _claim_entries(
                 entries[copy] = (list_id, idx)
         pending = [copy for copy in pending if copy not in entries]
         if not pending:
-            return [entries[copy] for copy in range(len(drawn))]
+            return [entries[copy] for copy in range(len(drawn))], store.StatusListSlot(list_id, size)
         taken.update(wanted)
         rounds += 1
         if rounds == ROUNDS_PER_LIST or size - len(taken) < len(pending):
