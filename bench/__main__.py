@@ -191,6 +191,7 @@ def print_http(console: Console, figures: http.HttpFigures) -> None:
     for line in figures.skipped:
         console.print(f"[yellow]{line}[/]")
     print_targets(console, figures)
+    print_lean(console, figures)
     uvicorn, granian = figures.ping("sqlite", 1, "uvicorn"), figures.ping("sqlite", 1)
     if bare := figures.bare:
         console.print(
@@ -211,6 +212,63 @@ def print_http(console: Console, figures: http.HttpFigures) -> None:
         )
 
 
+def print_lean(console: Console, figures: http.HttpFigures) -> None:
+    """The issue's lean prototype (`bench.lean`) on the same requests, and the issuer as a ratio of it."""
+    rows = [
+        (lean, _issuance(figures, lean.workers, lean.batch))
+        for name in (http.LEAN, http.LEAN_UNCHECKED)
+        for workers in http.WORKERS
+        for batch in http.BATCHES
+        if (lean := figures.lean(workers, batch, name))
+    ]
+    if not rows:
+        return
+    console.print(
+        "\n[bold]Baseline[/] — the issue's lean prototype of issue + SQLite insert (bench.lean: PyJWT checks "
+        "each proof and signs a plain JWT, one row per copy; no tokens, nonces, registry, disclosures, "
+        "x5c, log or Litestar), granian, the same requests; ours is the SQLite issuer above. With the "
+        "proofs' signatures unchecked it is the issue's 'issue + SQLite insert' (about 3,000 per core here)"
+    )
+    grid = Table(show_header=True)
+    for column in (
+        "proofs",
+        "workers",
+        "batch",
+        "lean cred/s",
+        "lean per server CPU-s",
+        "lean p99 ms",
+        "errors",
+    ):
+        grid.add_column(column, justify="right")
+    grid.add_column("ours ÷ lean (per server CPU-s)", justify="right")
+    for lean, ours in rows:
+        grid.add_row(
+            "checked" if lean.server == http.LEAN else "unchecked",
+            str(lean.workers),
+            str(lean.batch),
+            f"{lean.credentials_per_second:,.0f}",
+            f"{lean.per_server_cpu_second:,.0f}",
+            f"{lean.result.percentile(0.99):.1f}",
+            str(lean.result.errors),
+            f"{ours.per_server_cpu_second / lean.per_server_cpu_second:.2f}×"
+            if ours and lean.per_server_cpu_second
+            else "",
+        )
+    console.print(grid)
+
+
+def _issuance(figures: http.HttpFigures, workers: int, batch: int) -> http.Measurement | None:
+    return next(
+        (
+            m
+            for m in figures.measurements
+            if (m.server, m.database, m.workers, m.batch) == ("granian", "sqlite", workers, batch)
+            and m.endpoint != "/ping"
+        ),
+        None,
+    )
+
+
 def print_targets(console: Console, figures: http.HttpFigures) -> None:
     """The issue's SQLite targets beside what each SQLite setup reached.
 
@@ -218,7 +276,7 @@ def print_targets(console: Console, figures: http.HttpFigures) -> None:
     workers would blame the server for the cores the load generator takes.
     """
     for m in figures.measurements:
-        if m.database != "sqlite" or m.endpoint == "/ping":
+        if m.server != "granian" or m.database != "sqlite" or m.endpoint == "/ping":
             continue
         per_core, p99 = m.per_server_cpu_second, m.result.percentile(0.99)
         if m.batch == 1:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -41,6 +42,11 @@ BARE = "bare granian"
 """`bench.hello` under granian: no Litestar, no database, the machine's HTTP floor."""
 ISSUE_BARE_REQUESTS_PER_SECOND = 29_000
 """What the issue measured for granian's hello world, one worker, on this machine."""
+LEAN = "lean prototype"
+"""`bench.lean` under granian: the issue's "lean prototype of issue + SQLite insert", on the same load."""
+LEAN_UNCHECKED = "lean prototype, proofs unchecked"
+"""`bench.lean` signing and inserting without checking the proofs' signatures."""
+LEAN_AUDIENCE = "http://127.0.0.1/lean"
 
 
 class Limits(NamedTuple):
@@ -115,6 +121,11 @@ class HttpFigures:
     def bare(self) -> Measurement | None:
         return next((m for m in self.measurements if m.server == BARE), None)
 
+    def lean(self, workers: int, batch: int, name: str = LEAN) -> Measurement | None:
+        return next(
+            (m for m in self.measurements if (m.server, m.workers, m.batch) == (name, workers, batch)), None
+        )
+
     def ping(self, database: str, workers: int, server: str = "granian") -> Measurement | None:
         return next(
             (
@@ -143,6 +154,10 @@ def measure(
         bare_granian(Path(data_dir)) as bare,
     ):
         figures.measurements.append(_ping(bare, "none", 1, BARE, ping, path="/"))
+    if "sqlite" in databases:
+        progress("HTTP: the baseline for issuance, the issue's lean prototype (bench.lean)")
+        figures.measurements += _measure_lean(issuance, workers, check_proofs=True)
+        figures.measurements += _measure_lean(issuance, [1], check_proofs=False)
     for database in databases:
         if database == "postgresql" and (reason := postgres_unreachable()):
             figures.skipped.append(f"PostgreSQL skipped: unreachable on loopback ({reason})")
@@ -190,6 +205,35 @@ def _measure_setup(
     return measured
 
 
+def _measure_lean(issuance: Limits, workers: Sequence[int], *, check_proofs: bool) -> list[Measurement]:
+    """`bench.lean` with each number of workers, on credential requests of each batch size (their
+    nonces unchecked: it has no nonce store)."""
+    name = LEAN if check_proofs else LEAN_UNCHECKED
+    measured = []
+    for count in workers:
+        with tempfile.TemporaryDirectory(prefix="cancuoc-bench-") as data_dir:
+            env = {
+                "BENCH_LEAN_DATABASE": str(Path(data_dir) / "lean.sqlite"),
+                "BENCH_LEAN_AUDIENCE": LEAN_AUDIENCE,
+                "BENCH_LEAN_CHECK_PROOFS": "1" if check_proofs else "0",
+            }
+            with bare_granian(Path(data_dir), "bench.lean:app", env, workers=count) as lean:
+                for batch in BATCHES:
+                    requests = [
+                        request(
+                            "POST",
+                            "/credential",
+                            host=lean.authority,
+                            headers={"Content-Type": "application/json"},
+                            body=_credential_body(LEAN_AUDIENCE, secrets.token_urlsafe(16), batch),
+                        )
+                        for _ in range(issuance.requests)
+                    ]
+                    result, cpu = _timed_load(lean, requests, issuance.seconds)
+                    measured.append(Measurement("sqlite", count, name, "credential", batch, result, cpu))
+    return measured
+
+
 def _ping(
     server: Server, database: str, workers: int, name: str, limits: Limits, *, path: str = "/ping"
 ) -> Measurement:
@@ -233,15 +277,10 @@ def _credential_requests(
     )
     if fetched.errors or len(fetched.bodies) != count:
         raise RuntimeError(f"fetching {count} nonces failed: {fetched.statuses}")
-    audience, now = f"{server.base_url}/{ISSUER}", int(time.time())
+    audience = f"{server.base_url}/{ISSUER}"
     prepared = []
     for n, body in enumerate(fetched.bodies):
-        nonce = json.loads(body)["c_nonce"]
-        proofs = [
-            create_proof(generate_private_key(), audience=audience, nonce=nonce, issued_at=now)
-            for _ in range(batch)
-        ]
-        payload = json.dumps({"credential_identifier": "identity", "proofs": {"jwt": proofs}}).encode()
+        payload = _credential_body(audience, json.loads(body)["c_nonce"], batch)
         headers = {
             "Authorization": f"Bearer {tokens[n // REQUESTS_PER_TOKEN]}",
             "Content-Type": "application/json",
@@ -250,6 +289,16 @@ def _credential_requests(
             request("POST", f"/{ISSUER}/credential", host=server.authority, headers=headers, body=payload)
         )
     return prepared
+
+
+def _credential_body(audience: str, nonce: str, batch: int) -> bytes:
+    """A §8.2 request for the identity credential with ``batch`` proofs by fresh keys."""
+    now = int(time.time())
+    proofs = [
+        create_proof(generate_private_key(), audience=audience, nonce=nonce, issued_at=now)
+        for _ in range(batch)
+    ]
+    return json.dumps({"credential_identifier": "identity", "proofs": {"jwt": proofs}}).encode()
 
 
 def _access_token(server: Server, officer: str, citizen_id: str) -> str:

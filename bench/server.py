@@ -107,14 +107,17 @@ def uvicorn_server(data_dir: Path, *, env: Mapping[str, str]) -> Iterator[Server
 
 
 @contextmanager
-def bare_granian(data_dir: Path) -> Iterator[Server]:
-    """Granian serving `bench.hello` (no Litestar, no database), one worker, for the machine's HTTP floor."""
+def bare_granian(
+    data_dir: Path, app: str = "bench.hello:app", env: Mapping[str, str] | None = None, *, workers: int = 1
+) -> Iterator[Server]:
+    """Granian serving a bare ASGI app of the bench (``bench.hello``: no Litestar, no database; or
+    ``bench.lean``)."""
     port = free_port()
     root = str(Path(__file__).resolve().parent.parent)
-    arguments = ["--interface", "asgi", "--host", HOST, "--port", str(port), "--workers", "1"]
-    command = [sys.executable, "-m", "granian", *arguments, "--log-level", "warning", "bench.hello:app"]
-    env = {"PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-    with _process(command, data_dir, port, env) as server:
+    arguments = ["--interface", "asgi", "--host", HOST, "--port", str(port), "--workers", str(workers)]
+    command = [sys.executable, "-m", "granian", *arguments, "--log-level", "warning", app]
+    path = {"PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    with _process(command, data_dir, port, {**path, **(env or {})}) as server:
         yield server
 
 
