@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bench import core, http, soak, soak_report, verifier
@@ -84,6 +85,7 @@ def main() -> None:
         )
         figures["http"] = [m.as_json() for m in measured.measurements]
         figures["http_skipped"] = measured.skipped
+        figures["http_server_errors"] = measured.server_errors
         if not args.json:
             print_http(console, measured)
     if not (args.skip_http or args.only_verifier or args.only_http):
@@ -188,6 +190,8 @@ def print_http(console: Console, figures: http.HttpFigures) -> None:
             console.print(
                 f"[red]non-2xx[/] {m.database}, {m.workers} workers, {m.endpoint}: {m.result.statuses}"
             )
+    for line in figures.server_errors:
+        console.print(f"[red]server log[/] {escape(line)}", highlight=False)
     for line in figures.skipped:
         console.print(f"[yellow]{line}[/]")
     print_targets(console, figures)

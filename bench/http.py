@@ -9,7 +9,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -116,6 +116,8 @@ class HttpFigures:
 
     measurements: list[Measurement]
     skipped: list[str]
+    server_errors: list[str] = field(default_factory=list)
+    """The servers' logged errors (5xx and worse), as logged: the cause of an error in the table."""
 
     @property
     def bare(self) -> Measurement | None:
@@ -165,7 +167,9 @@ def measure(
         for count in workers:
             progress(f"HTTP: {database}, {count} worker{'s' * (count > 1)}")
             with _database_url(database) as url:
-                figures.measurements += _measure_setup(database, url, count, issuance, ping)
+                measured, errors = _measure_setup(database, url, count, issuance, ping)
+                figures.measurements += measured
+                figures.server_errors += errors
     if uvicorn:
         progress("HTTP: /ping under uvicorn")
         with (
@@ -187,7 +191,8 @@ def _database_url(database: str) -> Iterator[str | None]:
 
 def _measure_setup(
     database: str, url: str | None, workers: int, issuance: Limits, ping: Limits
-) -> list[Measurement]:
+) -> tuple[list[Measurement], list[str]]:
+    """The setup's measurements, and the errors its server logged."""
     env = {"CANCUOC_BATCH_SIZE": str(max(BATCHES))}
     if url is not None:
         env["CANCUOC_DATABASE_URL"] = url
@@ -202,7 +207,19 @@ def _measure_setup(
             prepared = _credential_requests(server, officer, citizens, batch, issuance.requests)
             result, cpu = _timed_load(server, prepared, issuance.seconds)
             measured.append(Measurement(database, workers, "granian", "credential", batch, result, cpu))
-    return measured
+        return measured, logged_errors(server.data_dir / "server.log")
+
+
+def logged_errors(log: Path, limit: int = 3) -> list[str]:
+    """The first ``limit`` error lines of a server's log (JSON lines; the error logger's carry frames)."""
+    errors = []
+    with log.open(errors="replace") as lines:
+        for line in lines:
+            if '"level":"error"' in line or '"level":"critical"' in line:
+                errors.append(line.strip())
+                if len(errors) == limit:
+                    break
+    return errors
 
 
 def _measure_lean(issuance: Limits, workers: Sequence[int], *, check_proofs: bool) -> list[Measurement]:
