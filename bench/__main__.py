@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bench import core, http, soak, soak_report, verifier
+from bench import core, credential_load, http, soak, soak_report, verifier
 
 ISSUE_TARGET_PER_CORE = 3_000
 ISSUE_TARGET_P99_MS = 50.0
@@ -139,8 +139,9 @@ def print_core(console: Console, figures: dict[str, float]) -> None:
 
 def print_http(console: Console, figures: http.HttpFigures) -> None:
     console.print(
-        f"\n[bold]HTTP issuance[/] — `cancuoc-server serve` (granian) on 127.0.0.1, {http.CONCURRENCY} "
-        "keep-alive connections, closed loop; POST /mps/credential with 1 or 10 proofs (identity), "
+        "\n[bold]HTTP issuance[/] — `cancuoc-server serve` (granian) on 127.0.0.1, "
+        f"{credential_load.CONCURRENCY} keep-alive connections, closed loop; "
+        "POST /mps/credential with 1 or 10 proofs (identity), "
         "beside GET /ping of the same app; tokens, nonces and proofs made before the clock starts; "
         "the load generator (one Python process) shares the machine's cores with the server, so "
         "cred/s ÷ workers is not a per-core rate: per server CPU-s is, from the user + system CPU time "

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import secrets
 import tempfile
-import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import httpx
-
-from bench.load import LoadResult, request, run_load
+from bench.credential_load import (
+    LEAN_AUDIENCE,
+    credential_requests,
+    lean_requests,
+    load,
+    timed_load,
+)
+from bench.load import LoadResult, request
 from bench.server import (
-    HOST,
     Server,
     bare_granian,
     cancuoc_server,
@@ -25,19 +26,12 @@ from bench.server import (
     postgres_unreachable,
     uvicorn_server,
 )
-from shared.jose import generate_private_key
-from shared.oid4vci import PRE_AUTHORIZED_GRANT, create_proof
 
-CONCURRENCY = 64
 BATCHES = (1, 10)
 WORKERS = (1, 2)
 DATABASES = ("sqlite", "postgresql")
-ISSUER = "mps"
 SEED_ARGUMENTS = ("--citizens", "20", "--seed", "1", "--json")
 WARM_UP_REQUESTS = 2_000
-REQUESTS_PER_TOKEN = 500
-"""A holder's access token serves many credential requests; one offer and token per this many."""
-SETUP_SECONDS = 120.0
 BARE = "bare granian"
 """`bench.hello` under granian: no Litestar, no database, the machine's HTTP floor."""
 ISSUE_BARE_REQUESTS_PER_SECOND = 29_000
@@ -46,7 +40,9 @@ LEAN = "lean prototype"
 """`bench.lean` under granian: the issue's "lean prototype of issue + SQLite insert", on the same load."""
 LEAN_UNCHECKED = "lean prototype, proofs unchecked"
 """`bench.lean` signing and inserting without checking the proofs' signatures."""
-LEAN_AUDIENCE = "http://127.0.0.1/lean"
+PARTS = 2
+"""Each issuance run is cut into this many parts, alternated with the same parts of the baselines, so
+that the machine's drift (a third within minutes, some days) falls on the issuer and its baseline alike."""
 
 
 class Limits(NamedTuple):
@@ -156,10 +152,6 @@ def measure(
         bare_granian(Path(data_dir)) as bare,
     ):
         figures.measurements.append(_ping(bare, "none", 1, BARE, ping, path="/"))
-    if "sqlite" in databases:
-        progress("HTTP: the baseline for issuance, the issue's lean prototype (bench.lean)")
-        figures.measurements += _measure_lean(issuance, workers, check_proofs=True)
-        figures.measurements += _measure_lean(issuance, [1], check_proofs=False)
     for database in databases:
         if database == "postgresql" and (reason := postgres_unreachable()):
             figures.skipped.append(f"PostgreSQL skipped: unreachable on loopback ({reason})")
@@ -192,22 +184,56 @@ def _database_url(database: str) -> Iterator[str | None]:
 def _measure_setup(
     database: str, url: str | None, workers: int, issuance: Limits, ping: Limits
 ) -> tuple[list[Measurement], list[str]]:
-    """The setup's measurements, and the errors its server logged."""
+    """The setup's measurements, and the errors its server logged. On SQLite the issue's lean
+    prototype runs beside it with as many workers (and, with one worker, with its proofs unchecked),
+    each issuance run alternated with the lean one in `PARTS`."""
     env = {"CANCUOC_BATCH_SIZE": str(max(BATCHES))}
     if url is not None:
         env["CANCUOC_DATABASE_URL"] = url
-    with (
-        tempfile.TemporaryDirectory(prefix="cancuoc-bench-") as data_dir,
-        cancuoc_server(Path(data_dir), workers=workers, env=env) as server,
-    ):
+    with ExitStack() as stack:
+        data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cancuoc-bench-")))
+        server = stack.enter_context(cancuoc_server(data_dir / "issuer", workers=workers, env=env))
+        baselines = {}
+        for name, checked in ((LEAN, True), (LEAN_UNCHECKED, False)):
+            if database == "sqlite" and (checked or workers == 1):
+                baselines[name] = stack.enter_context(_lean(data_dir / name, workers, checked))
         citizens = [c["citizen_id"] for c in json.loads(server.command("seed", *SEED_ARGUMENTS))]
         officer = server.create_operator("mps-officer")
         measured = [_ping(server, database, workers, "granian", ping)]
         for batch in BATCHES:
-            prepared = _credential_requests(server, officer, citizens, batch, issuance.requests)
-            result, cpu = _timed_load(server, prepared, issuance.seconds)
-            measured.append(Measurement(database, workers, "granian", "credential", batch, result, cpu))
+            runs = {
+                "granian": (server, credential_requests(server, officer, citizens, batch, issuance.requests))
+            }
+            for name, lean in baselines.items():
+                runs[name] = (lean, lean_requests(lean, batch, issuance.requests))
+            for name, (result, cpu) in _alternated(runs, issuance.seconds).items():
+                measured.append(Measurement(database, workers, name, "credential", batch, result, cpu))
         return measured, logged_errors(server.data_dir / "server.log")
+
+
+@contextmanager
+def _lean(data_dir: Path, workers: int, check_proofs: bool) -> Iterator[Server]:
+    env = {
+        "BENCH_LEAN_DATABASE": str(data_dir / "lean.sqlite"),
+        "BENCH_LEAN_AUDIENCE": LEAN_AUDIENCE,
+        "BENCH_LEAN_CHECK_PROOFS": "1" if check_proofs else "0",
+    }
+    with bare_granian(data_dir, "bench.lean:app", env, workers=workers) as server:
+        yield server
+
+
+def _alternated(
+    runs: dict[str, tuple[Server, list[bytes]]], seconds: float
+) -> dict[str, tuple[LoadResult, float]]:
+    """Each server's requests in `PARTS` parts, the servers taking turns; per server, the parts' load
+    results combined and the server CPU seconds they took."""
+    totals = {name: (LoadResult(), 0.0) for name in runs}
+    for part in range(PARTS):
+        for name, (server, requests) in runs.items():
+            result, cpu = timed_load(server, requests[part::PARTS], seconds / PARTS)
+            total, total_cpu = totals[name]
+            totals[name] = (total.combined(result), total_cpu + cpu)
+    return totals
 
 
 def logged_errors(log: Path, limit: int = 3) -> list[str]:
@@ -222,121 +248,10 @@ def logged_errors(log: Path, limit: int = 3) -> list[str]:
     return errors
 
 
-def _measure_lean(issuance: Limits, workers: Sequence[int], *, check_proofs: bool) -> list[Measurement]:
-    """`bench.lean` with each number of workers, on credential requests of each batch size (their
-    nonces unchecked: it has no nonce store)."""
-    name = LEAN if check_proofs else LEAN_UNCHECKED
-    measured = []
-    for count in workers:
-        with tempfile.TemporaryDirectory(prefix="cancuoc-bench-") as data_dir:
-            env = {
-                "BENCH_LEAN_DATABASE": str(Path(data_dir) / "lean.sqlite"),
-                "BENCH_LEAN_AUDIENCE": LEAN_AUDIENCE,
-                "BENCH_LEAN_CHECK_PROOFS": "1" if check_proofs else "0",
-            }
-            with bare_granian(Path(data_dir), "bench.lean:app", env, workers=count) as lean:
-                for batch in BATCHES:
-                    requests = [
-                        request(
-                            "POST",
-                            "/credential",
-                            host=lean.authority,
-                            headers={"Content-Type": "application/json"},
-                            body=_credential_body(LEAN_AUDIENCE, secrets.token_urlsafe(16), batch),
-                        )
-                        for _ in range(issuance.requests)
-                    ]
-                    result, cpu = _timed_load(lean, requests, issuance.seconds)
-                    measured.append(Measurement("sqlite", count, name, "credential", batch, result, cpu))
-    return measured
-
-
 def _ping(
     server: Server, database: str, workers: int, name: str, limits: Limits, *, path: str = "/ping"
 ) -> Measurement:
     raw = request("GET", path, host=server.authority)
-    _load(server, [raw] * min(limits.requests, WARM_UP_REQUESTS), limits.seconds)
-    result, cpu = _timed_load(server, [raw] * limits.requests, limits.seconds)
+    load(server, [raw] * min(limits.requests, WARM_UP_REQUESTS), limits.seconds)
+    result, cpu = timed_load(server, [raw] * limits.requests, limits.seconds)
     return Measurement(database, workers, name, path, 0, result, cpu)
-
-
-def _timed_load(server: Server, requests: Sequence[bytes], seconds: float) -> tuple[LoadResult, float]:
-    """The run's result and the server CPU seconds it took."""
-    before = server.cpu_seconds()
-    result = _load(server, requests, seconds)
-    return result, server.cpu_seconds() - before
-
-
-def _load(
-    server: Server, requests: Sequence[bytes], seconds: float, *, keep_bodies: bool = False
-) -> LoadResult:
-    return asyncio.run(
-        run_load(
-            HOST, server.port, requests, concurrency=CONCURRENCY, max_seconds=seconds, keep_bodies=keep_bodies
-        )
-    )
-
-
-def _credential_requests(
-    server: Server, officer: str, citizens: Sequence[str], batch: int, count: int
-) -> list[bytes]:
-    """Ready-to-send §8.2 requests: tokens, one c_nonce each, and ``batch`` proofs by fresh keys, all made
-    before the clock starts."""
-    tokens = [
-        _access_token(server, officer, citizens[n % len(citizens)])
-        for n in range(-(-count // REQUESTS_PER_TOKEN))
-    ]
-    fetched = _load(
-        server,
-        [request("POST", f"/{ISSUER}/nonce", host=server.authority)] * count,
-        SETUP_SECONDS,
-        keep_bodies=True,
-    )
-    if fetched.errors or len(fetched.bodies) != count:
-        raise RuntimeError(f"fetching {count} nonces failed: {fetched.statuses}")
-    audience = f"{server.base_url}/{ISSUER}"
-    prepared = []
-    for n, body in enumerate(fetched.bodies):
-        payload = _credential_body(audience, json.loads(body)["c_nonce"], batch)
-        headers = {
-            "Authorization": f"Bearer {tokens[n // REQUESTS_PER_TOKEN]}",
-            "Content-Type": "application/json",
-        }
-        prepared.append(
-            request("POST", f"/{ISSUER}/credential", host=server.authority, headers=headers, body=payload)
-        )
-    return prepared
-
-
-def _credential_body(audience: str, nonce: str, batch: int) -> bytes:
-    """A §8.2 request for the identity credential with ``batch`` proofs by fresh keys."""
-    now = int(time.time())
-    proofs = [
-        create_proof(generate_private_key(), audience=audience, nonce=nonce, issued_at=now)
-        for _ in range(batch)
-    ]
-    return json.dumps({"credential_identifier": "identity", "proofs": {"jwt": proofs}}).encode()
-
-
-def _access_token(server: Server, officer: str, citizen_id: str) -> str:
-    """An identity offer for the citizen (§4.1), redeemed with its tx_code at the token endpoint (§6)."""
-    with httpx.Client(base_url=server.base_url, timeout=30) as client:
-        made = client.post(
-            f"/{ISSUER}/offers",
-            json={
-                "citizen_id": citizen_id,
-                "credential_configuration_ids": ["identity"],
-                "by_reference": False,
-            },
-            headers={"Authorization": f"Bearer {officer}"},
-        )
-        made.raise_for_status()
-        code = made.json()["credential_offer"]["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]
-        form = {
-            "grant_type": PRE_AUTHORIZED_GRANT,
-            "pre-authorized_code": code,
-            "tx_code": made.json()["tx_code"],
-        }
-        token = client.post(f"/{ISSUER}/token", data=form)
-        token.raise_for_status()
-        return str(token.json()["access_token"])

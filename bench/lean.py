@@ -86,9 +86,14 @@ def _holder(proof: str, now: int) -> dict[str, Any]:
     header = jwt.get_unverified_header(proof)
     if header.get("typ") != "openid4vci-proof+jwt":
         raise jwt.InvalidTokenError("wrong typ")
-    holder = jwt.PyJWK(header["jwk"], algorithm="ES256") if _check_proofs else None
-    options = {"require": ["iat", "nonce"], "verify_signature": _check_proofs, "verify_aud": True}
-    claims = jwt.decode(proof, holder, algorithms=["ES256"], audience=_audience, options=options)
+    holder = jwt.PyJWK(header["jwk"], algorithm="ES256") if _check_proofs else ""
+    claims = jwt.decode(
+        proof,
+        holder,
+        algorithms=["ES256"],
+        audience=_audience,
+        options={"require": ["iat", "nonce"], "verify_signature": _check_proofs, "verify_aud": True},
+    )
     if abs(now - claims["iat"]) > 300:
         raise jwt.InvalidTokenError("stale iat")
     return dict(header["jwk"])

@@ -40,6 +40,20 @@ class LoadResult:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000
 
+    def combined(self, other: LoadResult) -> LoadResult:
+        """Two runs as one: their requests, errors, times, latencies, statuses and bodies together."""
+        statuses = dict(self.statuses)
+        for status, count in other.statuses.items():
+            statuses[status] = statuses.get(status, 0) + count
+        return LoadResult(
+            self.requests + other.requests,
+            self.errors + other.errors,
+            self.seconds + other.seconds,
+            self.latencies + other.latencies,
+            statuses,
+            self.bodies + other.bodies,
+        )
+
     @property
     def mean_ms(self) -> float:
         return statistics.fmean(self.latencies) * 1000 if self.latencies else 0.0

@@ -31,7 +31,8 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench.http import ISSUER, SEED_ARGUMENTS
+from bench.credential_load import ISSUER
+from bench.http import SEED_ARGUMENTS
 from bench.load import CONNECTION_LOST
 from bench.server import POSTGRES_ADMIN_URL, Server, cancuoc_server, postgres_database, postgres_unreachable
 from bench.soak_flows import Clinic, Connection, Flows

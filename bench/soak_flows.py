@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from bench.http import ISSUER
+from bench.credential_load import ISSUER
 from bench.load import request
 from bench.server import HOST
 from shared.jose import PrivateKey, generate_private_key

@@ -17,7 +17,7 @@ import httpx
 from fault_support import kill_server, read_issuance_records, received_credentials
 from server_process import RunningServer, running_server
 
-from bench.http import ISSUER, _credential_requests
+from bench.credential_load import ISSUER, credential_requests
 from bench.load import LoadResult, run_load
 from server.config import load_config
 
@@ -55,7 +55,7 @@ def test_kill_during_issuance_burst_loses_nothing(database_url: str, tmp_path: P
     with running_server(data_dir, workers=2, env=env) as server:
         citizens = [c["citizen_id"] for c in json.loads(server.command("seed", "--citizens", "3", "--json"))]
         officer = server.create_operator("mps-officer")
-        prepared = _credential_requests(server, officer, citizens, BATCH, REQUESTS)
+        prepared = credential_requests(server, officer, citizens, BATCH, REQUESTS)
         result = asyncio.run(burst_then_kill(server, prepared))
 
     received = received_credentials(result.bodies)
@@ -99,7 +99,7 @@ def test_kill_during_issuance_burst_loses_nothing(database_url: str, tmp_path: P
         httpx.Client(base_url=server.base_url, timeout=30) as http,
     ):
         assert http.get("/health").json() == {"status": "ok", "database": "reachable"}
-        more = _credential_requests(server, officer, citizens, BATCH, 1)
+        more = credential_requests(server, officer, citizens, BATCH, 1)
         again = asyncio.run(run_load("127.0.0.1", server.port, more, concurrency=1, keep_bodies=True))
         assert again.statuses == {200: 1}, again.statuses
         fresh = received_credentials(again.bodies)
