@@ -34,6 +34,15 @@ def inserting(n: int, *, fail: bool = False):  # type: ignore[no-untyped-def]
     return unit
 
 
+def grouped(database: Database, unit):  # type: ignore[no-untyped-def]
+    """``unit`` in its worker's group, after a read phase that reads nothing."""
+
+    async def read(connection: Connection):  # type: ignore[no-untyped-def]
+        return unit
+
+    return database.grouped_after_read(read)
+
+
 async def stored(database: Database) -> list[int]:
     async with database.transaction() as connection:
         return [int(n) for n in (await connection.execute(_ALL)).scalars()]
@@ -44,7 +53,7 @@ def test_a_failing_unit_is_rolled_back_alone(tmp_path: Path) -> None:
         database = Database(f"sqlite:///{tmp_path / 'groups.db'}")
         await database.run_sync(metadata.create_all)
         outcomes = await asyncio.gather(
-            *(database.grouped(inserting(n, fail=n % 3 == 0)) for n in range(1, 11)),
+            *(grouped(database, inserting(n, fail=n % 3 == 0)) for n in range(1, 11)),
             return_exceptions=True,
         )
         assert [o if isinstance(o, int) else "refused" for o in outcomes] == [
@@ -54,9 +63,8 @@ def test_a_failing_unit_is_rolled_back_alone(tmp_path: Path) -> None:
         assert await stored(database) == [1, 2, 4, 5, 7, 8, 10]
         # A duplicate key inside one unit fails that unit only; the rest of its group commits.
         again = await asyncio.gather(
-            database.grouped(inserting(11)), database.grouped(inserting(1)), database.grouped(inserting(12)),
-            return_exceptions=True,
-        )  # fmt: skip
+            *(grouped(database, inserting(n)) for n in (11, 1, 12)), return_exceptions=True
+        )
         assert again[0] == 11
         assert again[2] == 12
         assert isinstance(again[1], Exception)
@@ -81,7 +89,7 @@ def test_a_failed_commit_fails_the_whole_group(tmp_path: Path, monkeypatch: pyte
         with monkeypatch.context() as patch:
             patch.setattr(SyncConnection, "commit", failing_commit)
             outcomes = await asyncio.gather(
-                *(database.grouped(inserting(n)) for n in range(5)), return_exceptions=True
+                *(grouped(database, inserting(n)) for n in range(5)), return_exceptions=True
             )
         assert all(isinstance(o, OperationalError) for o in outcomes)
         assert await stored(database) == []
@@ -95,7 +103,7 @@ def test_every_unit_gets_its_own_result(tmp_path: Path, count: int) -> None:
     async def scenario() -> None:
         database = Database(f"sqlite:///{tmp_path / 'groups.db'}")
         await database.run_sync(metadata.create_all)
-        results = await asyncio.gather(*(database.grouped(inserting(n)) for n in range(count)))
+        results = await asyncio.gather(*(grouped(database, inserting(n)) for n in range(count)))
         assert results == list(range(count))
         assert await stored(database) == list(range(count))
         await database.close()

@@ -39,11 +39,12 @@ MAX_NEW_LISTS = 4
 
 
 class Copy(NamedTuple):
-    """One signed copy of a family and the status entry it names."""
+    """One signed copy of a family, the status entry it names and its digest for the issuance log."""
 
     list_id: int
     idx: int
     credential: str
+    digest: str
 
 
 class Issued(NamedTuple):
@@ -70,7 +71,8 @@ class Template(NamedTuple):
             status={"status_list": {"idx": idx, "uri": self.status_uri(list_id)}},
             header=self.header,
         )
-        return Copy(list_id, idx, credential)
+        # Hashed where it is signed: in the read phase, outside the write lock, but for a copy signed again.
+        return Copy(list_id, idx, credential, digest(credential))
 
 
 async def issue_credentials(
@@ -111,10 +113,10 @@ async def issue_credentials(
         slot = current or store.StatusListSlot(1, config.status_list_size)
         drawn = [(slot.list_id, idx) for idx in _draw(slot.size, len(proven), ())]
         signed = [template.sign(key, list_id, idx) for key, (list_id, idx) in zip(proven, drawn, strict=True)]
+        nonce_hashes = {hash_secret(k.nonce) for k in proven}
 
         async def record_issuance(connection: Connection) -> Issued:
             # Every proof's nonce is used up by the same transaction that records the issuance (§13.8).
-            nonce_hashes = {hash_secret(k.nonce) for k in proven}
             if await consume_nonces(connection, nonce_hashes, issuer, now) != len(nonce_hashes):
                 raise InvalidNonceError("a proof's c_nonce is unknown, expired or used; fetch a new one")
             family_id = _family_id(now)
@@ -143,7 +145,7 @@ async def issue_credentials(
                 family_id=family_id,
                 vct=template.vct,
                 kid=template.key.kid,
-                entries=[store.LogEntry(c.list_id, c.idx, digest(c.credential)) for c in copies],
+                entries=[store.LogEntry(c.list_id, c.idx, c.digest) for c in copies],
                 now=now,
             )
             return Issued(copies, newest)

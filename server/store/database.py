@@ -124,26 +124,17 @@ class Database:
                 raise DatabaseUnavailableError(str(exc.orig)) from exc
             raise
 
-    async def grouped(self, unit: Callable[[Connection], Awaitable[T]]) -> T:
-        """``await unit(connection)`` in a transaction, its result once that has committed.
-
-        On SQLite the units that queue up in this worker share one transaction, each in a savepoint
-        (`server.store.groups`); on PostgreSQL each unit is its own transaction.
-        """
-        if self._sqlite is not None:
-            return await self._unavailable_if_unreachable(self._groups.run(unit))
-        async with self.transaction() as connection:
-            return await unit(connection)
-
     async def grouped_after_read(
         self, read: Callable[[Connection], Awaitable[Callable[[Connection], Awaitable[T]]]]
     ) -> T:
-        """As `grouped`, for the unit that ``await read(connection)`` returns.
+        """``unit = await read(connection)``, then ``await unit(connection)`` in a transaction: the unit's
+        result once that has committed.
 
-        On SQLite ``read`` runs before the group's transaction begins, so whatever slow work it does
-        besides reading holds no write lock; it sees the last commit, and the unit must check in its
+        On SQLite the units that queue up in this worker share one transaction, each in a savepoint
+        (`server.store.groups`), and ``read`` runs before that transaction begins: whatever slow work it
+        does besides reading holds no write lock; it sees the last commit, and the unit must check in its
         transaction whatever another writer may have changed since. On PostgreSQL both run in one
-        transaction.
+        transaction of their own.
         """
         if self._sqlite is not None:
             return await self._unavailable_if_unreachable(self._groups.run_after_read(read))

@@ -6,9 +6,9 @@ refused proof) is rolled back alone and its error goes to its caller; the others
 its result before the COMMIT that holds its rows has returned: a crash before then loses the whole
 group, and nobody was told otherwise.
 
-A unit may read first (`run_after_read`): the group's reads run before its BEGIN IMMEDIATE, on the same
-connection outside any transaction, and each returns the unit to run inside it. What a read phase does
-besides reading (signing credentials) then no longer holds the write lock that the other workers wait for.
+Each unit comes from a read phase (`run_after_read`): the group's reads run before its BEGIN IMMEDIATE,
+on a connection outside any transaction, and each returns the unit to run inside it. What a read phase
+does besides reading (signing credentials) then holds no write lock that the other workers wait for.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import text
 
@@ -37,13 +37,13 @@ _ROLLBACK_TO = prepared(text("ROLLBACK TO unit"))
 
 
 class _Queued:
-    """A unit waiting for its group: its read phase (if any), its unit once known, and its caller's future."""
+    """A unit waiting for its group: its read phase, the unit it returned, and its caller's future."""
 
     __slots__ = ("future", "read", "unit")
 
-    def __init__(self, read: Read | None, unit: Unit | None, future: asyncio.Future[Any]) -> None:
+    def __init__(self, read: Read, future: asyncio.Future[Any]) -> None:
         self.read = read
-        self.unit = unit
+        self.unit: Unit | None = None
         self.future = future
 
 
@@ -62,21 +62,15 @@ class GroupCommit:
         self._queue: list[_Queued] = []
         self._runner: asyncio.Task[None] | None = None
 
-    async def run(self, unit: Callable[[Connection], Awaitable[T]]) -> T:
-        """``unit``'s result once its group has committed, or the error that it or the group raised."""
-        return cast(T, await self._enqueue(None, unit))
-
     async def run_after_read(
         self, read: Callable[[Connection], Awaitable[Callable[[Connection], Awaitable[T]]]]
     ) -> T:
-        """As `run`, for the unit that ``read`` returns: ``read`` runs before the group's transaction
-        begins, on a connection outside any transaction; its error goes to the caller alone."""
-        return cast(T, await self._enqueue(read, None))
-
-    async def _enqueue(self, read: Read | None, unit: Unit | None) -> Any:
+        """The result of the unit that ``read`` returns, once its group has committed, or the error that
+        the read, the unit or the group raised. ``read`` runs before the group's transaction begins, on a
+        connection outside any transaction; its error goes to the caller alone."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._queue.append(_Queued(read, unit, future))
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.append(_Queued(read, future))
         # A runner of another (closed) event loop, as tests that start one per client leave, runs nothing.
         if self._runner is None or self._runner.done() or self._runner.get_loop() is not loop:
             self._queue = [q for q in self._queue if q.future.get_loop() is loop]
@@ -89,8 +83,9 @@ class GroupCommit:
             await asyncio.sleep(0)
             group, self._queue = self._queue[: self._limit], self._queue[self._limit :]
             group = [queued for queued in group if not queued.future.done()]
-            if any(queued.read is not None for queued in group):
+            if group:
                 await self._run_reads(group)
+                # A unit whose read failed has left the group: its caller has the error.
                 group = [queued for queued in group if not queued.future.done()]
             if group:
                 await self._run_group(group)
@@ -99,8 +94,6 @@ class GroupCommit:
         try:
             async with self._reading() as connection:
                 for queued in group:
-                    if queued.read is None:
-                        continue
                     try:
                         queued.unit = await queued.read(connection)
                     except Exception as exc:  # handed to the unit's caller
