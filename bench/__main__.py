@@ -167,7 +167,7 @@ def print_http(console: Console, figures: http.HttpFigures) -> None:
     for m in figures.measurements:
         if m.server != "granian":
             continue
-        ping = figures.ping(m.database, m.workers)
+        ping = figures.find("granian", database=m.database, workers=m.workers, endpoint="/ping")
         issuing = m.endpoint != "/ping"
         grid.add_row(
             m.database,
@@ -197,8 +197,11 @@ def print_http(console: Console, figures: http.HttpFigures) -> None:
         console.print(f"[yellow]{line}[/]")
     print_targets(console, figures)
     print_lean(console, figures)
-    uvicorn, granian = figures.ping("sqlite", 1, "uvicorn"), figures.ping("sqlite", 1)
-    if bare := figures.bare:
+    uvicorn, granian = (
+        figures.find(server, database="sqlite", workers=1, endpoint="/ping")
+        for server in ("uvicorn", "granian")
+    )
+    if bare := figures.find(http.BARE):
         console.print(
             f"the machine's HTTP floor (bare granian hello world, 1 worker, no Litestar): "
             f"{bare.requests_per_second:,.0f} req/s, {bare.per_server_cpu_second:,.0f} per server CPU-s; "
@@ -220,11 +223,14 @@ def print_http(console: Console, figures: http.HttpFigures) -> None:
 def print_lean(console: Console, figures: http.HttpFigures) -> None:
     """The issue's lean prototype (`bench.lean`) on the same requests, and the issuer as a ratio of it."""
     rows = [
-        (lean, _issuance(figures, lean.workers, lean.batch))
+        (
+            lean,
+            figures.find("granian", database="sqlite", workers=workers, batch=batch, endpoint="credential"),
+        )
         for name in (http.LEAN, http.LEAN_UNCHECKED)
         for workers in http.WORKERS
         for batch in http.BATCHES
-        if (lean := figures.lean(workers, batch, name))
+        if (lean := figures.find(name, workers=workers, batch=batch))
     ]
     if not rows:
         return
@@ -260,18 +266,6 @@ def print_lean(console: Console, figures: http.HttpFigures) -> None:
             else "",
         )
     console.print(grid)
-
-
-def _issuance(figures: http.HttpFigures, workers: int, batch: int) -> http.Measurement | None:
-    return next(
-        (
-            m
-            for m in figures.measurements
-            if (m.server, m.database, m.workers, m.batch) == ("granian", "sqlite", workers, batch)
-            and m.endpoint != "/ping"
-        ),
-        None,
-    )
 
 
 def print_targets(console: Console, figures: http.HttpFigures) -> None:

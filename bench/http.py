@@ -115,21 +115,14 @@ class HttpFigures:
     server_errors: list[str] = field(default_factory=list)
     """The servers' logged errors (5xx and worse), as logged: the cause of an error in the table."""
 
-    @property
-    def bare(self) -> Measurement | None:
-        return next((m for m in self.measurements if m.server == BARE), None)
-
-    def lean(self, workers: int, batch: int, name: str = LEAN) -> Measurement | None:
-        return next(
-            (m for m in self.measurements if (m.server, m.workers, m.batch) == (name, workers, batch)), None
-        )
-
-    def ping(self, database: str, workers: int, server: str = "granian") -> Measurement | None:
+    def find(self, server: str, **fields: object) -> Measurement | None:
+        """The first measurement of ``server`` whose attributes equal ``fields`` (database, workers,
+        endpoint, batch), or None."""
         return next(
             (
                 m
                 for m in self.measurements
-                if (m.database, m.workers, m.server, m.endpoint) == (database, workers, server, "/ping")
+                if m.server == server and all(getattr(m, name) == value for name, value in fields.items())
             ),
             None,
         )
