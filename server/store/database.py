@@ -137,19 +137,15 @@ class Database:
         transaction of their own.
         """
         if self._sqlite is not None:
-            return await self._unavailable_if_unreachable(self._groups.run_after_read(read))
+            try:
+                return await self._groups.run_after_read(read)
+            except DBAPIError as exc:  # a unit's own database error, caught before the transaction saw it
+                if _is_unreachable(exc):
+                    raise DatabaseUnavailableError(str(exc.orig)) from exc
+                raise
         async with self.transaction() as connection:
             unit = await read(connection)
             return await unit(connection)
-
-    @staticmethod
-    async def _unavailable_if_unreachable(result: Awaitable[T]) -> T:
-        try:
-            return await result
-        except DBAPIError as exc:  # a unit's own database error, caught before the transaction saw it
-            if _is_unreachable(exc):
-                raise DatabaseUnavailableError(str(exc.orig)) from exc
-            raise
 
     @asynccontextmanager
     async def _sqlite_reading(self) -> AsyncIterator[Connection]:
